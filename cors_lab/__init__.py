@@ -1,0 +1,1 @@
+"""cors-lab: learn cross-origin images and tainted canvases by doing, in Jupyter."""
