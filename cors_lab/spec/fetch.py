@@ -1,0 +1,551 @@
+"""Fetch for images: the crossorigin attribute, the request a browser sends, the CORS check, redirects.
+
+Owns the CORS settings attribute table, the image request (mode, credentials mode, Origin,
+Sec-Fetch-*, cookies), the CORS check, response tainting and the walk over a chain of responses.
+Pure: stdlib only, no I/O. Responses are given, never fetched here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from ..errors import UsageError
+from .headers import HeaderList
+from .origins import (
+    Origin,
+    ParsedURL,
+    is_potentially_trustworthy,
+    origin_of,
+    parse_url,
+    same_origin,
+    same_site,
+)
+
+FETCH = "https://fetch.spec.whatwg.org/"
+HTML = "https://html.spec.whatwg.org/multipage/"
+
+# --- The crossorigin attribute: a CORS settings attribute ----------------------------------------
+# https://html.spec.whatwg.org/multipage/urls-and-fetching.html#cors-settings-attributes
+# keyword -> state ("The attribute's missing value default is the No CORS state, and its invalid
+# value default is the Anonymous state." Keywords are ASCII case-insensitive.)
+CORS_SETTINGS = {
+    "anonymous": "Anonymous",
+    "": "Anonymous",
+    "use-credentials": "Use Credentials",
+}
+CORS_SETTINGS_MISSING_DEFAULT = "No CORS"
+CORS_SETTINGS_INVALID_DEFAULT = "Anonymous"
+
+# https://html.spec.whatwg.org/multipage/urls-and-fetching.html#create-a-potential-cors-request
+# state -> (request mode, credentials mode)
+#   3. Let mode be "no-cors" if corsAttributeState is No CORS, and "cors" otherwise.
+#   5. Let credentialsMode be "include".
+#   6. If corsAttributeState is Anonymous, set credentialsMode to "same-origin".
+POTENTIAL_CORS_REQUEST = {
+    "No CORS": ("no-cors", "include"),
+    "Anonymous": ("cors", "same-origin"),
+    "Use Credentials": ("cors", "include"),
+}
+
+# https://fetch.spec.whatwg.org/#redirect-status
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+REDIRECT_LIMIT = 20
+
+# What Chromium 156 sends as Accept for an <img> (measured here from a real server's log). The Fetch
+# standard's own default for destination "image" differs: `image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5`.
+CHROMIUM_IMAGE_ACCEPT = "image/jxl,image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+SPEC_IMAGE_ACCEPT = "image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5"
+
+
+def cors_settings_state(value: str | None) -> str:
+    """The crossorigin attribute's state: "No CORS", "Anonymous" or "Use Credentials".
+
+    ``None`` means the attribute is absent. Any string, even ``"foo"``, is present.
+    Spec: https://html.spec.whatwg.org/multipage/urls-and-fetching.html#cors-settings-attributes
+    """
+    if value is None:
+        return CORS_SETTINGS_MISSING_DEFAULT
+    if not isinstance(value, str):
+        raise UsageError(
+            f"crossorigin must be None (attribute absent) or a string such as 'anonymous', not {value!r}."
+        )
+    # Keywords are ASCII case-insensitive: lower only ASCII letters.
+    key = value.translate({c: c + 32 for c in range(0x41, 0x5B)})
+    return CORS_SETTINGS.get(key, CORS_SETTINGS_INVALID_DEFAULT)
+
+
+@dataclass
+class Request:
+    """The parts of a Fetch request an image load needs.
+
+    Spec: https://fetch.spec.whatwg.org/#concept-request
+    """
+
+    url_list: list[str]
+    origin: Origin
+    mode: str  # "no-cors" | "cors"
+    credentials_mode: str  # "omit" | "same-origin" | "include"
+    destination: str = "image"
+    response_tainting: str = "basic"  # "basic" | "cors" | "opaque"
+    redirect_count: int = 0
+    initiator_page: str | None = None  # the page URL, for Referer (None: only the origin is known)
+
+    @property
+    def current_url(self) -> str:
+        return self.url_list[-1]
+
+
+def image_request(url: str, *, page_origin: Origin, crossorigin: str | None, page_url: str | None = None) -> Request:
+    """The request an ``<img>`` with this crossorigin attribute makes.
+
+    Spec: https://html.spec.whatwg.org/multipage/urls-and-fetching.html#create-a-potential-cors-request
+    """
+    mode, credentials_mode = POTENTIAL_CORS_REQUEST[cors_settings_state(crossorigin)]
+    parse_url(url)  # fail early, with the fix, on a URL that cannot be parsed
+    return Request([url], page_origin, mode, credentials_mode, initiator_page=page_url)
+
+
+def has_redirect_tainted_origin(request: Request) -> bool:
+    """Spec: https://fetch.spec.whatwg.org/#concept-request-tainted-origin"""
+    # 1. Let lastURL be null.
+    last: Origin | None = None
+    # 2. For each url of request's URL list:
+    for url in request.url_list:
+        here = origin_of(url)
+        # 2.1 If lastURL is null, then set lastURL to url and continue.
+        if last is None:
+            last = here
+            continue
+        # 2.2 If url's origin is not same origin with lastURL's origin and request's origin is not
+        #     same origin with lastURL's origin, then return true.
+        if not same_origin(here, last) and not same_origin(request.origin, last):
+            return True
+        # 2.3 Set lastURL to url.
+        last = here
+    # 3. Return false.
+    return False
+
+
+def serialize_request_origin(request: Request) -> str:
+    """Spec: https://fetch.spec.whatwg.org/#serializing-a-request-origin"""
+    # 1. If request has a redirect-tainted origin, then return "null".
+    if has_redirect_tainted_origin(request):
+        return "null"
+    # 2. Return request's origin, serialized.
+    return request.origin.serialize()
+
+
+def origin_header(request: Request, *, browser: str = "chromium") -> str | None:
+    """The `Origin` request header value, or None when none is sent (GET image requests).
+
+    Spec: https://fetch.spec.whatwg.org/#append-a-request-origin-header
+    """
+    serialized = serialize_request_origin(request)
+    # 2. If request's response tainting is "cors" or request's mode is "websocket", then append
+    #    (`Origin`, serializedOrigin).
+    if request.response_tainting == "cors":
+        return serialized
+    # Deviation: Chromium sends `Origin` on every "cors"-mode request, same-origin ones too (measured
+    # here with Chromium 156: <img crossorigin> from its own origin sent Origin). The standard sends it
+    # only with "cors" response tainting (whatwg/fetch#1170). browser="spec" gives the standard's answer.
+    if browser == "chromium" and request.mode == "cors":
+        return serialized
+    # 3. Otherwise, if request's method is neither `GET` nor `HEAD`, ... (image requests are GET).
+    return None
+
+
+def includes_credentials(request: Request) -> bool:
+    """Whether cookies may be sent: "include", or "same-origin" with "basic" response tainting.
+
+    Spec: https://fetch.spec.whatwg.org/#http-network-or-cache-fetch (includeCredentials)
+    """
+    return request.credentials_mode == "include" or (
+        request.credentials_mode == "same-origin" and request.response_tainting == "basic"
+    )
+
+
+def cookies_allowed(request: Request, url: str) -> tuple[bool, str]:
+    """Whether the browser attaches the cookies it holds for url, and why (one sentence).
+
+    Deviation: cookie policy is Chromium's default under Playwright and in a fresh profile: cookies
+    without SameSite are Lax, and third-party (cross-site) cookies are blocked, so only a same-site
+    subresource request carries cookies. A page with an opaque origin is cross-site to everything.
+    Spec: https://fetch.spec.whatwg.org/#http-network-or-cache-fetch and
+    https://httpwg.org/http-extensions/draft-ietf-httpbis-rfc6265bis.html#name-samesite-cookies
+    """
+    if not includes_credentials(request):
+        if request.credentials_mode == "same-origin":
+            return False, (
+                'credentials mode is "same-origin" and the request is cross-origin '
+                f'(response tainting "{request.response_tainting}"), so no cookies are sent'
+            )
+        return False, f'credentials mode is "{request.credentials_mode}", so no cookies are sent'
+    if not same_site(request.origin, origin_of(url)):
+        return False, "the image is cross-site to the page, and the browser blocks third-party cookies"
+    return True, "credentials are included and the image is same-site with the page"
+
+
+def sec_fetch_site(request: Request) -> str:
+    """Spec: https://w3c.github.io/webappsec-fetch-metadata/#sec-fetch-site-header"""
+    # 2. Let header's value be same-origin.
+    value = "same-origin"
+    # 4. For each url in r's url list: if url is same origin with r's origin, continue; set value to
+    #    same-site; if url is not same site with r's origin, set value to cross-site and break.
+    for url in request.url_list:
+        here = origin_of(url)
+        if same_origin(here, request.origin):
+            continue
+        value = "same-site"
+        if not same_site(here, request.origin):
+            value = "cross-site"
+            break
+    return value
+
+
+def referer(request: Request) -> str | None:
+    """Referer under the default policy "strict-origin-when-cross-origin".
+
+    Spec: https://w3c.github.io/webappsec-referrer-policy/#referrer-policy-strict-origin-when-cross-origin
+    """
+    # Deviation: an opaque-origin page (sandboxed srcdoc) is modelled as sending no Referer.
+    if request.origin.opaque:
+        return None
+    page = request.initiator_page or request.origin.serialize() + "/"
+    target = parse_url(request.current_url)
+    # "If the request is a TLS-protected and the target is not (a downgrade), no referrer."
+    if request.origin.scheme == "https" and target.scheme == "http" and not is_potentially_trustworthy(target):
+        return None
+    if same_origin(request.origin, origin_of(target)):
+        parts = urlsplit(page)
+        return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+    return request.origin.serialize() + "/"
+
+
+@dataclass(frozen=True)
+class HopRequest:
+    """What the browser sends on one hop: the headers that matter for CORS and cookies."""
+
+    url: str
+    mode: str
+    credentials_mode: str
+    origin: str | None  # `Origin` header value; None = not sent
+    cookies: bool  # cookies attached (when the browser holds some for this host)
+    cookies_why: str
+    sec_fetch_mode: str | None  # None = Sec-Fetch-* not sent (URL not potentially trustworthy)
+    sec_fetch_site: str | None
+    sec_fetch_dest: str | None
+    referer: str | None
+    accept: str
+
+    def headers(self, *, cookie: str | None = None) -> list[tuple[str, str]]:
+        """The request headers as (name, value) pairs, as the browser would send them."""
+        out = [("Accept", self.accept)]
+        if self.origin is not None:
+            out.append(("Origin", self.origin))
+        if self.referer is not None:
+            out.append(("Referer", self.referer))
+        if self.sec_fetch_mode is not None:
+            out += [
+                ("Sec-Fetch-Dest", self.sec_fetch_dest or "image"),
+                ("Sec-Fetch-Mode", self.sec_fetch_mode),
+                ("Sec-Fetch-Site", self.sec_fetch_site or "cross-site"),
+            ]
+        if cookie and self.cookies:
+            out.append(("Cookie", cookie))
+        return out
+
+
+def hop_request(request: Request, *, cookies_held: bool = True, browser: str = "chromium") -> HopRequest:
+    """The request headers a browser sends for request's current URL (after main fetch set tainting)."""
+    url = request.current_url
+    allowed, why = cookies_allowed(request, url)
+    # Fetch Metadata: "If r's url is not an potentially trustworthy URL, return." (no Sec-Fetch-*)
+    trustworthy = is_potentially_trustworthy(url)
+    return HopRequest(
+        url=url,
+        mode=request.mode,
+        credentials_mode=request.credentials_mode,
+        origin=origin_header(request, browser=browser),
+        cookies=allowed and cookies_held,
+        cookies_why=why if cookies_held or not allowed else "the browser holds no cookies for this host",
+        sec_fetch_mode=request.mode if trustworthy else None,
+        sec_fetch_site=sec_fetch_site(request) if trustworthy else None,
+        sec_fetch_dest=request.destination if trustworthy else None,
+        referer=referer(request),
+        accept=CHROMIUM_IMAGE_ACCEPT if browser == "chromium" else SPEC_IMAGE_ACCEPT,
+    )
+
+
+# --- The CORS check -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CorsCheck:
+    """The CORS check's verdict: ok, the step that decided, and Chromium's console wording."""
+
+    ok: bool
+    step: str  # e.g. "cors-check-step3-wildcard"
+    reason: str  # learner-facing, one sentence
+    console: str = ""  # Chromium's console explanation when it fails
+
+    anchor = FETCH + "#concept-cors-check"
+
+
+def cors_check(request: Request, response_headers: HeaderList | list | dict) -> CorsCheck:
+    """Does the response let the requesting origin read it?
+
+    Spec: https://fetch.spec.whatwg.org/#concept-cors-check
+    """
+    headers = response_headers if isinstance(response_headers, HeaderList) else HeaderList(response_headers)
+    serialized = serialize_request_origin(request)
+    include = request.credentials_mode == "include"
+    # 1. Let origin be the result of getting `Access-Control-Allow-Origin` from response's header list.
+    origin = headers.get("Access-Control-Allow-Origin")
+    # 2. If origin is null, then return failure.
+    if origin is None:
+        return CorsCheck(
+            False,
+            "cors-check-step2-no-acao",
+            "the response has no Access-Control-Allow-Origin header",
+            "No 'Access-Control-Allow-Origin' header is present on the requested resource.",
+        )
+    # 3. If request's credentials mode is not "include" and origin is `*`, then return success.
+    if not include and origin == "*":
+        return CorsCheck(True, "cors-check-step3-wildcard", "Access-Control-Allow-Origin is * and no credentials are sent")
+    # 4. If the result of byte-serializing a request origin with request is not origin, return failure.
+    if serialized != origin:
+        if origin == "*":
+            return CorsCheck(
+                False,
+                "cors-check-step4-wildcard-with-credentials",
+                'Access-Control-Allow-Origin is * but the credentials mode is "include" (use-credentials): '
+                "* is only honoured without credentials",
+                "The value of the 'Access-Control-Allow-Origin' header in the response must not be the wildcard "
+                "'*' when the request's credentials mode is 'include'.",
+            )
+        if len(headers.get_all("Access-Control-Allow-Origin")) > 1 or "," in origin:
+            return CorsCheck(
+                False,
+                "cors-check-step4-multiple-values",
+                f"Access-Control-Allow-Origin holds several values ({origin!r}); exactly one origin is allowed",
+                f"The 'Access-Control-Allow-Origin' header contains multiple values '{origin}', but only one is allowed.",
+            )
+        return CorsCheck(
+            False,
+            "cors-check-step4-mismatch",
+            f"Access-Control-Allow-Origin is {origin!r}, which is not byte-for-byte the request's origin {serialized!r}",
+            f"The 'Access-Control-Allow-Origin' header has a value '{origin}' that is not equal to the supplied origin.",
+        )
+    # 5. If request's credentials mode is not "include", then return success.
+    if not include:
+        return CorsCheck(True, "cors-check-step5-exact-origin", f"Access-Control-Allow-Origin matches the origin {serialized!r}")
+    # 6. Let credentials be the result of getting `Access-Control-Allow-Credentials`.
+    credentials = headers.get("Access-Control-Allow-Credentials")
+    # 7. If credentials is `true`, then return success.
+    if credentials == "true":
+        return CorsCheck(
+            True, "cors-check-step7-credentials-true", "the origin matches and Access-Control-Allow-Credentials is true"
+        )
+    # 8. Return failure.
+    shown = "" if credentials is None else credentials
+    return CorsCheck(
+        False,
+        "cors-check-step8-credentials-not-true",
+        "with use-credentials the response also needs Access-Control-Allow-Credentials: true (exactly, lower case); "
+        + ("it is absent" if credentials is None else f"it is {credentials!r}"),
+        f"The value of the 'Access-Control-Allow-Credentials' header in the response is '{shown}' which must be "
+        "'true' when the request's credentials mode is 'include'.",
+    )
+
+
+# --- Walking a chain of responses -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One HTTP exchange: what was sent, what came back, and what Fetch decided."""
+
+    request: HopRequest
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    response_tainting: str
+    cors: CorsCheck | None  # None when no CORS check applied to this hop
+
+
+@dataclass
+class FetchResult:
+    """The outcome of fetching an image over a chain of responses."""
+
+    ok: bool  # False = network error (the <img> fires "error")
+    response_tainting: str
+    hops: list[Hop] = field(default_factory=list)
+    step: str = ""  # spec step id that decided
+    reason: str = ""  # learner-facing sentence
+    anchor: str = ""
+    console: str = ""  # Chromium-style console line on failure
+    final_url: str = ""
+
+    @property
+    def cors_same_origin(self) -> bool:
+        """Spec: https://html.spec.whatwg.org/multipage/urls-and-fetching.html#cors-same-origin"""
+        # "A response whose type is "basic", "cors", or "default" is CORS-same-origin."
+        return self.ok and self.response_tainting in ("basic", "cors")
+
+
+def _same_url(a: str, b: str) -> bool:
+    try:
+        pa, pb = parse_url(a), parse_url(b)
+    except UsageError:
+        return a == b
+    strip = lambda p: (p.scheme, p.host, p.port, p.path.split("#", 1)[0] or "/")  # noqa: E731
+    return strip(pa) == strip(pb)
+
+
+def fetch_image(
+    request: Request,
+    chain: list[tuple[str, int, list]] | list,
+    *,
+    cookies_held: bool = True,
+    browser: str = "chromium",
+) -> FetchResult:
+    """Run main fetch / HTTP fetch / HTTP-redirect fetch over given responses, one per hop.
+
+    ``chain`` is a list of ``(url, status, headers)``; a status of 0 stands for a network failure
+    (connection refused, reset, timed out). The first URL must be the request's URL and each
+    redirect's Location must lead to the next entry.
+    Spec: https://fetch.spec.whatwg.org/#concept-main-fetch
+    """
+    if not chain:
+        raise UsageError("chain is empty: give at least one (url, status, headers) response.")
+    hops: list[Hop] = []
+    for index, entry in enumerate(chain):
+        if not (isinstance(entry, (tuple, list)) and len(entry) == 3):
+            raise UsageError(f"chain[{index}] must be (url, status, headers), got {entry!r}.")
+        url, status, raw_headers = entry
+        if not isinstance(status, int) or not (status == 0 or 100 <= status <= 599):
+            raise UsageError(f"chain[{index}] status must be 0 (network failure) or 100-599, got {status!r}.")
+        headers = HeaderList(raw_headers)
+        if not _same_url(url, request.current_url):
+            raise UsageError(
+                f"chain[{index}] is for {url!r} but the browser would request {request.current_url!r} here: "
+                "make each redirect's Location lead to the next entry's URL."
+            )
+        parsed = parse_url(request.current_url)
+        here = origin_of(parsed)
+
+        # Main fetch, step 12 (the switch on request's current URL):
+        if parsed.scheme == "data":
+            # - request's current URL's scheme is "data": set response tainting to "basic".
+            request.response_tainting = "basic"
+        elif same_origin(here, request.origin) and request.response_tainting == "basic":
+            # - request's current URL's origin is same origin with request's origin, and request's
+            #   response tainting is "basic": set request's response tainting to "basic".
+            request.response_tainting = "basic"
+        elif request.mode == "no-cors":
+            # - request's mode is "no-cors": set request's response tainting to "opaque".
+            request.response_tainting = "opaque"
+        else:
+            # - Otherwise: if request's current URL's scheme is not an HTTP(S) scheme, network error.
+            if parsed.scheme not in ("http", "https"):
+                return _fail(request, hops, "main-fetch-cors-non-http-scheme",
+                             f"a CORS request cannot fetch a {parsed.scheme}: URL", "#concept-main-fetch")
+            #   Set request's response tainting to "cors".
+            request.response_tainting = "cors"
+
+        sent = hop_request(request, cookies_held=cookies_held, browser=browser)
+        if status == 0:
+            hops.append(Hop(sent, 0, tuple(headers.items()), request.response_tainting, None))
+            return _fail(request, hops, "http-network-fetch-failed",
+                         "the server could not be reached (connection refused, reset or timed out)",
+                         "#concept-http-network-fetch", console="net::ERR_CONNECTION_REFUSED")
+
+        # HTTP fetch, step 4.3 (before redirects are handled): "If request's response tainting is
+        # "cors" and a CORS check for request and response returns failure, then return a network error."
+        check = cors_check(request, headers) if request.response_tainting == "cors" else None
+        hops.append(Hop(sent, status, tuple(headers.items()), request.response_tainting, check))
+        if check is not None and not check.ok:
+            page = request.origin.serialize()
+            return _fail(
+                request, hops, check.step, check.reason, "#concept-cors-check",
+                console=f"Access to image at '{request.current_url}' from origin '{page}' has been blocked by "
+                f"CORS policy: {check.console}",
+            )
+
+        location = headers.get("Location")
+        if status in REDIRECT_STATUSES and location is not None:
+            # HTTP-redirect fetch. Let locationURL be actualResponse's location URL.
+            try:
+                location_url = urljoin(request.current_url, location)
+                target = parse_url(location_url)
+            except (UsageError, ValueError):
+                return _fail(request, hops, "http-redirect-fetch-step3-bad-location",
+                             f"the Location header {location!r} is not a valid URL", "#http-redirect-fetch")
+            # 5. If locationURL's scheme is not an HTTP(S) scheme, then return a network error.
+            if target.scheme not in ("http", "https"):
+                return _fail(request, hops, "http-redirect-fetch-step5-non-http",
+                             f"a redirect may only lead to http: or https:, not {target.scheme}:", "#http-redirect-fetch")
+            # 6. If request's redirect count is 20, then return a network error.
+            if request.redirect_count >= REDIRECT_LIMIT:
+                return _fail(request, hops, "http-redirect-fetch-step6-limit",
+                             "more than 20 redirects", "#http-redirect-fetch", console="net::ERR_TOO_MANY_REDIRECTS")
+            # 7. Increase request's redirect count by 1.
+            request.redirect_count += 1
+            # 8. If request's mode is "cors", locationURL includes credentials, and request's origin is
+            #    not same origin with locationURL's origin, then return a network error.
+            if request.mode == "cors" and target.has_credentials and not same_origin(request.origin, origin_of(target)):
+                return _fail(request, hops, "http-redirect-fetch-step8-credentials-in-url",
+                             "a CORS request was redirected to a URL with a user name or password", "#http-redirect-fetch",
+                             console=f"Redirect location '{location_url}' contains a username and password, which is "
+                             "disallowed for cross-origin requests.")
+            # 9. If request's response tainting is "cors" and locationURL includes credentials, then
+            #    return a network error.
+            if request.response_tainting == "cors" and target.has_credentials:
+                return _fail(request, hops, "http-redirect-fetch-step9-credentials-in-url",
+                             "a CORS response redirected to a URL with a user name or password", "#http-redirect-fetch")
+            # 14. Append locationURL to request's URL list.
+            request.url_list.append(target.href)
+            if index == len(chain) - 1:
+                raise UsageError(
+                    f"chain[{index}] redirects to {target.href!r} but the chain ends there: add the response "
+                    "for that URL as the next entry."
+                )
+            continue
+
+        if index != len(chain) - 1:
+            raise UsageError(
+                f"chain[{index}] (status {status}) is not a redirect with a Location header, so the fetch ends "
+                "there: remove the entries after it or make it a 3xx with Location."
+            )
+        return FetchResult(
+            True,
+            request.response_tainting,
+            hops,
+            step=f"main-fetch-tainting-{request.response_tainting}",
+            reason=_tainting_reason(request),
+            anchor=FETCH + "#concept-main-fetch",
+            final_url=request.current_url,
+        )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _tainting_reason(request: Request) -> str:
+    if request.response_tainting == "basic":
+        if parse_url(request.current_url).scheme == "data":
+            return "a data: URL is fetched with \"basic\" response tainting: it is same-origin to every page"
+        return "the image is same-origin with the page, so its response is \"basic\""
+    if request.response_tainting == "opaque":
+        return ("the image is cross-origin and was requested without crossorigin (mode \"no-cors\"), so its "
+                "response is opaque: it can be shown, but pixels drawn from it taint the canvas")
+    return "the image was fetched in CORS mode and the server allowed it, so its response is \"cors\" (readable)"
+
+
+def _fail(request: Request, hops: list[Hop], step: str, reason: str, anchor: str, *, console: str = "") -> FetchResult:
+    return FetchResult(False, request.response_tainting, hops, step=step, reason=reason,
+                       anchor=FETCH + anchor, console=console, final_url=request.current_url)
+
+
+def url_includes_credentials(url: str | ParsedURL) -> bool:
+    """Spec: https://url.spec.whatwg.org/#include-credentials"""
+    parsed = url if isinstance(url, ParsedURL) else parse_url(url)
+    return parsed.has_credentials
