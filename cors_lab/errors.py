@@ -9,6 +9,7 @@ Owns the exception classes only; no behaviour. The tree::
     │   ├── IndexSizeError            getImageData with a zero width or height
     │   └── QuotaExceededError        localStorage full
     ├── NetworkError (TypeError)      fetch failed: the browser's "Failed to fetch"
+    ├── DecodeError (ValueError)      the bytes are no image a browser can decode: <img> fires "error"
     └── UsageError (ValueError)       the kit was called wrongly; the message says how to call it
 """
 
@@ -59,6 +60,21 @@ class NetworkError(CorsLabError, TypeError):
     """A fetch ended in a network error (``TypeError: Failed to fetch`` in the browser)."""
 
     name = "TypeError"
+
+
+class DecodeError(CorsLabError, ValueError):
+    """The response body is not an image a browser could decode, so the ``<img>`` fires ``error``.
+
+    The message names what the bytes look like instead (empty, an HTML page, a truncated PNG, a
+    decompression bomb, an unsupported format) and the fix; ``kind`` is a short stable tag for tests
+    and widgets: "empty", "not-an-image", "truncated", "damaged", "too-large", "unsupported",
+    "svg-content-type".
+    """
+
+    def __init__(self, message: str = "", *, kind: str = "") -> None:
+        self.message = message
+        self.kind = kind
+        super().__init__(message)
 
 
 class UsageError(CorsLabError, ValueError):
