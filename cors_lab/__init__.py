@@ -1,1 +1,31 @@
-"""cors-lab: learn cross-origin images and tainted canvases by doing, in Jupyter."""
+"""cors-lab: learn cross-origin images and tainted canvases by doing, in Jupyter.
+
+    from cors_lab import predict
+    predict(page="https://a.test", chain=[("https://b.test/cat.png", 200, [])]).readback  # 'SecurityError'
+"""
+
+from .errors import (
+    CorsLabError,
+    InvalidStateError,
+    NetworkError,
+    QuotaExceededError,
+    SecurityError,
+    UsageError,
+)
+from .outcome import Outcome
+from .predict import OPERATIONS, predict
+
+__all__ = sorted(
+    [
+        "CorsLabError",
+        "InvalidStateError",
+        "NetworkError",
+        "OPERATIONS",
+        "Outcome",
+        "QuotaExceededError",
+        "SecurityError",
+        "UsageError",
+        "predict",
+    ]
+)
+__version__ = "0.1.0"

@@ -1,0 +1,101 @@
+"""`predict()`: the pure model behind a friendly signature. Stable public API; other tools call it.
+
+Owns only the composition: Fetch over the given responses, then the canvas operation, then one
+learner-facing sentence. The rules themselves live in cors_lab.spec. No I/O.
+"""
+
+from __future__ import annotations
+
+from .errors import UsageError
+from .outcome import Outcome
+from .spec import canvas
+from .spec.fetch import HTML, fetch_image, image_request
+from .spec.origins import parse_origin
+
+OPERATIONS = canvas.OPERATIONS
+
+_TAINT_ANCHOR = HTML + "canvas.html#security-with-canvas-elements"
+_BROKEN_ANCHOR = HTML + "canvas.html#check-the-usability-of-the-image-argument"
+
+
+def predict(
+    *,
+    page: str,
+    chain: list,
+    crossorigin: str | None = None,
+    cookies: bool = False,
+    operation: str = "getImageData",
+    decodes: bool = True,
+    browser: str = "chromium",
+) -> Outcome:
+    """Predict what a browser does when ``page`` loads the image behind ``chain`` and runs ``operation``.
+
+    page: origin or URL of the page that draws; "null" for an opaque-origin (sandboxed) page.
+    chain: one ``(url, status, headers)`` per HTTP response, in order; a 3xx needs a Location that
+        leads to the next entry; headers are (name, value) pairs, duplicates and raw whitespace kept.
+    crossorigin: None = attribute absent; else the attribute's string value ("anonymous", "foo", ...).
+    cookies: the browser holds cookies for the image host(s) (changes only what is sent).
+    operation: one of ``OPERATIONS``.
+    decodes: the final response's body is a decodable image (False: a broken image).
+    browser: "chromium" (what Chromium 156 sends, measured) or "spec" (the standard's letter).
+
+    Spec: https://html.spec.whatwg.org/multipage/images.html#update-the-image-data
+    """
+    if operation not in OPERATIONS:
+        raise UsageError(f"Unknown operation {operation!r}. Use one of: {', '.join(OPERATIONS)}.")
+    if browser not in ("chromium", "spec"):
+        raise UsageError(f"browser must be 'chromium' or 'spec', not {browser!r}.")
+    if not isinstance(chain, (list, tuple)):
+        raise UsageError("chain must be a list of (url, status, headers) tuples, one per HTTP response.")
+    origin = parse_origin(page)
+    page_url = page if isinstance(page, str) and "://" in page else None
+    first_url = chain[0][0] if chain and isinstance(chain[0], (list, tuple)) and chain[0] else ""
+    request = image_request(first_url, page_origin=origin, crossorigin=crossorigin, page_url=page_url)
+    fetched = fetch_image(request, list(chain), cookies_held=bool(cookies), browser=browser)
+
+    # "update the image data": a network error, or a body that does not decode, makes the image
+    # broken and fires "error"; otherwise it is completely available and fires "load".
+    broken = not fetched.ok or not decodes
+    source = canvas.ImageSource(
+        state="broken" if broken else "completely available",
+        response_tainting=fetched.response_tainting if fetched.ok else "basic",
+    )
+    result = canvas.run_operation(operation, source)
+    # readback: could the page read pixels drawn from this image? The flag of the canvas the
+    # operation read; when nothing was painted (texImage2D refused), the image's own origin-clean.
+    clean = source.origin_clean if result.origin_clean is None else result.origin_clean
+    readback = None if broken else ("ok" if clean else "SecurityError")
+    why = _why(fetched, broken, readback, result, operation)
+    return Outcome(
+        load="error" if broken else "load",
+        readback=readback,
+        exception=result.exception,
+        requests=tuple(h.request for h in fetched.hops),
+        why=why,
+        engine="model",
+        page=origin.serialize(),
+        url=first_url,
+        crossorigin=crossorigin,
+        operation=operation,
+        message=result.message,
+        response_tainting=fetched.response_tainting if fetched.ok else None,
+        origin_clean=result.origin_clean,
+        console=fetched.console,
+        steps=(f"{fetched.step}: {fetched.reason}", *result.steps),
+        step=fetched.step if readback != "ok" else "origin-clean",
+    )
+
+
+def _why(fetched, broken: bool, readback: str | None, result, operation: str) -> str:
+    if not fetched.ok:
+        return (
+            f"The image fails to load (error event): {fetched.reason}. A network error is not a taint: "
+            f"nothing is drawn. {fetched.anchor}"
+        )
+    if broken:
+        return f"The image fails to load (error event): the response body does not decode as an image. {_BROKEN_ANCHOR}"
+    if readback == "SecurityError":
+        return f"The canvas is tainted: {fetched.reason}. Reading it back throws SecurityError. {_TAINT_ANCHOR}"
+    if result.exception:
+        return f"{operation} threw {result.exception}: {result.message} {_BROKEN_ANCHOR}"
+    return f"Readback works: {fetched.reason}. {fetched.anchor}"
