@@ -6,6 +6,7 @@ It parses just enough of a URL to find its origin; it is not a full URL parser.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import itertools
 import re
@@ -164,6 +165,11 @@ def parse_url(url: str) -> ParsedURL:
     """
     if not isinstance(url, str):
         raise UsageError(f"A URL must be a string, not {type(url).__name__}: {url!r}.")
+    return _parse_url(url)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_url(url: str) -> ParsedURL:
     # Leading and trailing C0 control or space are stripped; tab and newline are removed.
     text = url.strip(_C0_SPACE).replace("\t", "").replace("\n", "").replace("\r", "")
     m = _SCHEME.match(text)
