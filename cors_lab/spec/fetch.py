@@ -402,6 +402,128 @@ def _same_url(a: str, b: str) -> bool:
     return strip(pa) == strip(pb)
 
 
+class ImageFetch:
+    """Fetch for one image, one hop at a time: ``prepare()`` the request, ``receive()`` its response.
+
+    The kernel browser drives this over real sockets and `fetch_image` over a given chain, so every
+    hop is decided by the same steps. Typical use::
+
+        walk = ImageFetch(request)
+        while True:
+            sent = walk.prepare()            # a HopRequest to send, or a FetchResult (network error)
+            if isinstance(sent, FetchResult): break
+            result = walk.receive(status, headers)   # None: a redirect was followed, loop again
+            if result is not None: break
+
+    Spec: https://fetch.spec.whatwg.org/#concept-main-fetch
+    """
+
+    def __init__(self, request: Request, *, cookies_held: bool = True, browser: str = "chromium") -> None:
+        self.request = request
+        self.cookies_held = cookies_held
+        self.browser = browser
+        self.hops: list[Hop] = []
+        self._sent: HopRequest | None = None
+
+    def prepare(self) -> HopRequest | FetchResult:
+        """Main fetch's switch for the current URL: set response tainting, then the request headers."""
+        request = self.request
+        parsed = parse_url(request.current_url)
+        here = origin_of(parsed)
+        # Main fetch, step 12 (the switch on request's current URL):
+        if parsed.scheme == "data":
+            # - request's current URL's scheme is "data": set response tainting to "basic".
+            request.response_tainting = "basic"
+        elif same_origin(here, request.origin) and request.response_tainting == "basic":
+            # - request's current URL's origin is same origin with request's origin, and request's
+            #   response tainting is "basic": set request's response tainting to "basic".
+            request.response_tainting = "basic"
+        elif request.mode == "no-cors":
+            # - request's mode is "no-cors": set request's response tainting to "opaque".
+            request.response_tainting = "opaque"
+        else:
+            # - Otherwise: if request's current URL's scheme is not an HTTP(S) scheme, network error.
+            if parsed.scheme not in ("http", "https"):
+                return self._fail("main-fetch-cors-non-http-scheme",
+                                  f"a CORS request cannot fetch a {parsed.scheme}: URL", "#concept-main-fetch")
+            #   Set request's response tainting to "cors".
+            request.response_tainting = "cors"
+        self._sent = hop_request(request, cookies_held=self.cookies_held, browser=self.browser)
+        return self._sent
+
+    def receive(self, status: int, headers: HeaderList | list | dict) -> FetchResult | None:
+        """Take the response to the prepared request; None means a redirect was followed."""
+        request, sent = self.request, self._sent
+        if sent is None:
+            raise UsageError("call prepare() before receive(): there is no request in flight.")
+        self._sent = None
+        headers = headers if isinstance(headers, HeaderList) else HeaderList(headers)
+        if status == 0:
+            self.hops.append(Hop(sent, 0, tuple(headers.items()), request.response_tainting, None))
+            return self._fail("http-network-fetch-failed",
+                              "the server could not be reached (connection refused, reset or timed out)",
+                              "#concept-http-network-fetch", console="net::ERR_CONNECTION_REFUSED")
+
+        # HTTP fetch, step 4.3 (before redirects are handled): "If request's response tainting is
+        # "cors" and a CORS check for request and response returns failure, then return a network error."
+        check = cors_check(request, headers) if request.response_tainting == "cors" else None
+        self.hops.append(Hop(sent, status, tuple(headers.items()), request.response_tainting, check))
+        if check is not None and not check.ok:
+            page = request.origin.serialize()
+            return self._fail(
+                check.step, check.reason, "#concept-cors-check",
+                console=f"Access to image at '{request.current_url}' from origin '{page}' has been blocked by "
+                f"CORS policy: {check.console}",
+            )
+
+        location = headers.get("Location")
+        if status not in REDIRECT_STATUSES or location is None:
+            return FetchResult(
+                True, request.response_tainting, self.hops,
+                step=f"main-fetch-tainting-{request.response_tainting}",
+                reason=_tainting_reason(request),
+                anchor=FETCH + "#concept-main-fetch",
+                final_url=request.current_url,
+            )
+        # HTTP-redirect fetch. Let locationURL be actualResponse's location URL.
+        try:
+            location_url = urljoin(request.current_url, location)
+            target = parse_url(location_url)
+        except (UsageError, ValueError):
+            return self._fail("http-redirect-fetch-step3-bad-location",
+                              f"the Location header {location!r} is not a valid URL", "#http-redirect-fetch")
+        # 5. If locationURL's scheme is not an HTTP(S) scheme, then return a network error.
+        if target.scheme not in ("http", "https"):
+            return self._fail("http-redirect-fetch-step5-non-http",
+                              f"a redirect may only lead to http: or https:, not {target.scheme}:", "#http-redirect-fetch")
+        # 6. If request's redirect count is 20, then return a network error.
+        if request.redirect_count >= REDIRECT_LIMIT:
+            return self._fail("http-redirect-fetch-step6-limit", "more than 20 redirects", "#http-redirect-fetch",
+                              console="net::ERR_TOO_MANY_REDIRECTS")
+        # 7. Increase request's redirect count by 1.
+        request.redirect_count += 1
+        # 8. If request's mode is "cors", locationURL includes credentials, and request's origin is
+        #    not same origin with locationURL's origin, then return a network error.
+        if request.mode == "cors" and target.has_credentials and not same_origin(request.origin, origin_of(target)):
+            return self._fail("http-redirect-fetch-step8-credentials-in-url",
+                              "a CORS request was redirected to a URL with a user name or password", "#http-redirect-fetch",
+                              console=f"Redirect location '{location_url}' contains a username and password, which is "
+                              "disallowed for cross-origin requests.")
+        # 9. If request's response tainting is "cors" and locationURL includes credentials, then
+        #    return a network error.
+        if request.response_tainting == "cors" and target.has_credentials:
+            return self._fail("http-redirect-fetch-step9-credentials-in-url",
+                              "a CORS response redirected to a URL with a user name or password", "#http-redirect-fetch")
+        # 14. Append locationURL to request's URL list.
+        request.url_list.append(target.href)
+        return None
+
+    def _fail(self, step: str, reason: str, anchor: str, *, console: str = "") -> FetchResult:
+        request = self.request
+        return FetchResult(False, request.response_tainting, self.hops, step=step, reason=reason,
+                           anchor=FETCH + anchor, console=console, final_url=request.current_url)
+
+
 def fetch_image(
     request: Request,
     chain: list[tuple[str, int, list]] | list,
@@ -418,7 +540,7 @@ def fetch_image(
     """
     if not chain:
         raise UsageError("chain is empty: give at least one (url, status, headers) response.")
-    hops: list[Hop] = []
+    walk = ImageFetch(request, cookies_held=cookies_held, browser=browser)
     for index, entry in enumerate(chain):
         if not (isinstance(entry, (tuple, list)) and len(entry) == 3):
             raise UsageError(f"chain[{index}] must be (url, status, headers), got {entry!r}.")
@@ -431,101 +553,23 @@ def fetch_image(
                 f"chain[{index}] is for {url!r} but the browser would request {request.current_url!r} here: "
                 "make each redirect's Location lead to the next entry's URL."
             )
-        parsed = parse_url(request.current_url)
-        here = origin_of(parsed)
-
-        # Main fetch, step 12 (the switch on request's current URL):
-        if parsed.scheme == "data":
-            # - request's current URL's scheme is "data": set response tainting to "basic".
-            request.response_tainting = "basic"
-        elif same_origin(here, request.origin) and request.response_tainting == "basic":
-            # - request's current URL's origin is same origin with request's origin, and request's
-            #   response tainting is "basic": set request's response tainting to "basic".
-            request.response_tainting = "basic"
-        elif request.mode == "no-cors":
-            # - request's mode is "no-cors": set request's response tainting to "opaque".
-            request.response_tainting = "opaque"
-        else:
-            # - Otherwise: if request's current URL's scheme is not an HTTP(S) scheme, network error.
-            if parsed.scheme not in ("http", "https"):
-                return _fail(request, hops, "main-fetch-cors-non-http-scheme",
-                             f"a CORS request cannot fetch a {parsed.scheme}: URL", "#concept-main-fetch")
-            #   Set request's response tainting to "cors".
-            request.response_tainting = "cors"
-
-        sent = hop_request(request, cookies_held=cookies_held, browser=browser)
-        if status == 0:
-            hops.append(Hop(sent, 0, tuple(headers.items()), request.response_tainting, None))
-            return _fail(request, hops, "http-network-fetch-failed",
-                         "the server could not be reached (connection refused, reset or timed out)",
-                         "#concept-http-network-fetch", console="net::ERR_CONNECTION_REFUSED")
-
-        # HTTP fetch, step 4.3 (before redirects are handled): "If request's response tainting is
-        # "cors" and a CORS check for request and response returns failure, then return a network error."
-        check = cors_check(request, headers) if request.response_tainting == "cors" else None
-        hops.append(Hop(sent, status, tuple(headers.items()), request.response_tainting, check))
-        if check is not None and not check.ok:
-            page = request.origin.serialize()
-            return _fail(
-                request, hops, check.step, check.reason, "#concept-cors-check",
-                console=f"Access to image at '{request.current_url}' from origin '{page}' has been blocked by "
-                f"CORS policy: {check.console}",
-            )
-
-        location = headers.get("Location")
-        if status in REDIRECT_STATUSES and location is not None:
-            # HTTP-redirect fetch. Let locationURL be actualResponse's location URL.
-            try:
-                location_url = urljoin(request.current_url, location)
-                target = parse_url(location_url)
-            except (UsageError, ValueError):
-                return _fail(request, hops, "http-redirect-fetch-step3-bad-location",
-                             f"the Location header {location!r} is not a valid URL", "#http-redirect-fetch")
-            # 5. If locationURL's scheme is not an HTTP(S) scheme, then return a network error.
-            if target.scheme not in ("http", "https"):
-                return _fail(request, hops, "http-redirect-fetch-step5-non-http",
-                             f"a redirect may only lead to http: or https:, not {target.scheme}:", "#http-redirect-fetch")
-            # 6. If request's redirect count is 20, then return a network error.
-            if request.redirect_count >= REDIRECT_LIMIT:
-                return _fail(request, hops, "http-redirect-fetch-step6-limit",
-                             "more than 20 redirects", "#http-redirect-fetch", console="net::ERR_TOO_MANY_REDIRECTS")
-            # 7. Increase request's redirect count by 1.
-            request.redirect_count += 1
-            # 8. If request's mode is "cors", locationURL includes credentials, and request's origin is
-            #    not same origin with locationURL's origin, then return a network error.
-            if request.mode == "cors" and target.has_credentials and not same_origin(request.origin, origin_of(target)):
-                return _fail(request, hops, "http-redirect-fetch-step8-credentials-in-url",
-                             "a CORS request was redirected to a URL with a user name or password", "#http-redirect-fetch",
-                             console=f"Redirect location '{location_url}' contains a username and password, which is "
-                             "disallowed for cross-origin requests.")
-            # 9. If request's response tainting is "cors" and locationURL includes credentials, then
-            #    return a network error.
-            if request.response_tainting == "cors" and target.has_credentials:
-                return _fail(request, hops, "http-redirect-fetch-step9-credentials-in-url",
-                             "a CORS response redirected to a URL with a user name or password", "#http-redirect-fetch")
-            # 14. Append locationURL to request's URL list.
-            request.url_list.append(target.href)
+        sent = walk.prepare()
+        if isinstance(sent, FetchResult):
+            return sent
+        result = walk.receive(status, headers)
+        if result is None:
             if index == len(chain) - 1:
                 raise UsageError(
-                    f"chain[{index}] redirects to {target.href!r} but the chain ends there: add the response "
-                    "for that URL as the next entry."
+                    f"chain[{index}] redirects to {request.current_url!r} but the chain ends there: add the "
+                    "response for that URL as the next entry."
                 )
             continue
-
-        if index != len(chain) - 1:
+        if result.ok and index != len(chain) - 1:
             raise UsageError(
                 f"chain[{index}] (status {status}) is not a redirect with a Location header, so the fetch ends "
                 "there: remove the entries after it or make it a 3xx with Location."
             )
-        return FetchResult(
-            True,
-            request.response_tainting,
-            hops,
-            step=f"main-fetch-tainting-{request.response_tainting}",
-            reason=_tainting_reason(request),
-            anchor=FETCH + "#concept-main-fetch",
-            final_url=request.current_url,
-        )
+        return result
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -538,11 +582,6 @@ def _tainting_reason(request: Request) -> str:
         return ("the image is cross-origin and was requested without crossorigin (mode \"no-cors\"), so its "
                 "response is opaque: it can be shown, but pixels drawn from it taint the canvas")
     return "the image was fetched in CORS mode and the server allowed it, so its response is \"cors\" (readable)"
-
-
-def _fail(request: Request, hops: list[Hop], step: str, reason: str, anchor: str, *, console: str = "") -> FetchResult:
-    return FetchResult(False, request.response_tainting, hops, step=step, reason=reason,
-                       anchor=FETCH + anchor, console=console, final_url=request.current_url)
 
 
 def url_includes_credentials(url: str | ParsedURL) -> bool:
