@@ -46,14 +46,24 @@ nosniff     ``nosniff=1``          sends ``X-Content-Type-Options: nosniff``
 nonce       ``nonce=7``            nothing: a distinct URL, to miss the HTTP cache on purpose
                                    (Python ``nonce=True`` makes a fresh one)
 user        ``user=alice``         ``/login`` only: sets ``cors_lab_user=alice; Path=/; SameSite=Lax``
-samesite    ``samesite=None``      ``/login`` only: ``Lax`` (default), ``Strict`` or ``None`` (sent as
-                                   ``SameSite=None; Secure``, as browsers require)
+samesite    ``samesite=None``      ``/login`` only: ``Lax`` (default), ``Strict`` or ``None``, sent as
+                                   ``SameSite=None; Secure`` because browsers drop ``None`` without
+                                   ``Secure`` (Chromium keeps it on http://127.0.0.1 and localhost)
 ==========  =====================  ==================================================================
 
 Flags (``apache``, ``nosniff``) take ``1`` or an empty value (``?apache``) for on, ``0`` for off.
 Bad knobs (an unknown name, a status out of range, a delay over 30 s, a header value with CR, LF or
 NUL, a redirect off the lab) get ``400`` with a one-line plain-text reason in the body, never in a
 header; the Python builder raises ``cors_lab.errors.UsageError`` with the same reason first.
+
+Python API::
+
+    lab = start(host="127.0.0.1")      # or "localhost"; idempotent; Lab() makes an extra lab
+    lab.site, lab.cdn, lab.other       # LabOrigin: .origin .host .port .address .label
+    lab.cdn.url("picture.png", **knobs) -> str        lab.cdn.login_url("alice", samesite="None")
+    lab.chain([lab.cdn, lab.other, lab.site], "picture.png", hop_knobs={...}, **knobs) -> str
+    lab.cdn.log, lab.log(), lab.clear_log()           RequestLog: a list of LogEntry, shown as a table
+    lab.stop()                         # also on leaving ``with start() as lab:`` and at exit
 
 The log: every request is recorded per origin (``lab.cdn.log``, ``lab.log()`` merged by time) with
 the request's ``Origin`` (``None`` = absent, distinct from ``"null"``), ``Referer``, ``Sec-Fetch-*``,

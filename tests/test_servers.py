@@ -799,3 +799,15 @@ def test_load_50_clients_2000_requests(lab):
     assert len(lab.log()) == 2000
     assert all(e.status == 200 for e in lab.log())
     assert sum(o._server.errors for o in lab.origins) == 0
+
+
+def test_every_knob_is_documented_in_the_module_table():
+    doc = servers.__doc__
+    for name in servers.KNOBS:
+        assert re.search(rf"^{name}\s+``", doc, re.M), name
+    assert set(servers.__all__) <= set(dir(servers))
+
+
+def test_reprs(lab):
+    assert repr(lab) == f"<Lab site={lab.site.origin} cdn={lab.cdn.origin} other={lab.other.origin}>"
+    assert repr(lab.cdn) == f"<LabOrigin cdn {lab.cdn.origin}>"
