@@ -47,12 +47,35 @@ def predict(
         raise UsageError(f"browser must be 'chromium' or 'spec', not {browser!r}.")
     if not isinstance(chain, (list, tuple)):
         raise UsageError("chain must be a list of (url, status, headers) tuples, one per HTTP response.")
+    if not chain:
+        raise UsageError("chain is empty: give at least one (url, status, headers) response.")
     origin = parse_origin(page)
     page_url = page if isinstance(page, str) and "://" in page else None
     first_url = chain[0][0] if chain and isinstance(chain[0], (list, tuple)) and chain[0] else ""
     request = image_request(first_url, page_origin=origin, crossorigin=crossorigin, page_url=page_url)
     fetched = fetch_image(request, list(chain), cookies_held=bool(cookies), browser=browser)
 
+    return outcome_of(fetched, decodes=decodes, operation=operation, page=origin.serialize(),
+                      url=first_url, crossorigin=crossorigin, engine="model")
+
+
+def outcome_of(
+    fetched,
+    *,
+    decodes: bool,
+    operation: str,
+    page: str,
+    url: str,
+    crossorigin: str | None,
+    engine: str,
+    reason_broken: str = "the response body does not decode as an image",
+    pixel: tuple[int, int, int, int] | None = None,
+) -> Outcome:
+    """The Outcome of a finished fetch: the image's state, then `operation` run in the canvas model.
+
+    Shared by `predict` (given responses) and the kernel browser (real responses), so both decide alike.
+    Spec: https://html.spec.whatwg.org/multipage/images.html#update-the-image-data
+    """
     # "update the image data": a network error, or a body that does not decode, makes the image
     # broken and fires "error"; otherwise it is completely available and fires "load".
     broken = not fetched.ok or not decodes
@@ -65,16 +88,15 @@ def predict(
     # operation read; when nothing was painted (texImage2D refused), the image's own origin-clean.
     clean = source.origin_clean if result.origin_clean is None else result.origin_clean
     readback = None if broken else ("ok" if clean else "SecurityError")
-    why = _why(fetched, broken, readback, result, operation)
     return Outcome(
         load="error" if broken else "load",
         readback=readback,
         exception=result.exception,
         requests=tuple(h.request for h in fetched.hops),
-        why=why,
-        engine="model",
-        page=origin.serialize(),
-        url=first_url,
+        why=_why(fetched, broken, readback, result, operation, reason_broken),
+        engine=engine,
+        page=page,
+        url=url,
         crossorigin=crossorigin,
         operation=operation,
         message=result.message,
@@ -83,17 +105,18 @@ def predict(
         console=fetched.console,
         steps=(f"{fetched.step}: {fetched.reason}", *result.steps),
         step=fetched.step if readback != "ok" else "origin-clean",
+        pixel=pixel if readback == "ok" else None,
     )
 
 
-def _why(fetched, broken: bool, readback: str | None, result, operation: str) -> str:
+def _why(fetched, broken: bool, readback: str | None, result, operation: str, reason_broken: str) -> str:
     if not fetched.ok:
         return (
             f"The image fails to load (error event): {fetched.reason}. A network error is not a taint: "
             f"nothing is drawn. {fetched.anchor}"
         )
     if broken:
-        return f"The image fails to load (error event): the response body does not decode as an image. {_BROKEN_ANCHOR}"
+        return f"The image fails to load (error event): {reason_broken}. {_BROKEN_ANCHOR}"
     if readback == "SecurityError":
         return f"The canvas is tainted: {fetched.reason}. Reading it back throws SecurityError. {_TAINT_ANCHOR}"
     if result.exception:
