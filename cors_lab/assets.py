@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
-from .errors import DecodeError
+from .errors import DecodeError, UsageError
 
 RGBA = tuple[int, int, int, int]
 
@@ -288,15 +288,16 @@ def decode_image(
     Content-Type is ignored), except that SVG is used only when ``content_type`` is
     ``image/svg+xml``. ``content_type=None`` means "unknown" (a file from disk): then SVG is
     recognised from its bytes too. Images whose header claims more than ``max_pixels`` pixels are
-    refused before any pixel is decoded (a decompression bomb).
+    refused before any pixel is decoded (a decompression bomb); the limit never exceeds Pillow's
+    own ``Image.MAX_IMAGE_PIXELS``, so Pillow's bomb warning cannot fire.
 
     Spec: https://mimesniff.spec.whatwg.org/#rules-for-sniffing-images-specifically
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"decode_image needs bytes, not {type(data).__name__}.")
+        raise UsageError(f"decode_image needs the response body as bytes, not {type(data).__name__}.")
     data = bytes(data)
     if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
-        raise ValueError(f"max_pixels must be a positive int, not {max_pixels!r}.")
+        raise UsageError(f"max_pixels must be a positive int, not {max_pixels!r}.")
     # Pillow warns past its own MAX_IMAGE_PIXELS; staying under it keeps its warning out of sight.
     limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
     if not data:

@@ -22,7 +22,7 @@ from cors_lab.assets import (
     get_asset,
     secret_color,
 )
-from cors_lab.errors import CorsLabError, DecodeError
+from cors_lab.errors import CorsLabError, DecodeError, UsageError
 
 PICTURES = [name for name in ASSET_NAMES if name.startswith("picture.")]
 
@@ -519,10 +519,10 @@ def test_decode_image_first_frame_of_an_animation():
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, "100"])
 def test_decode_image_rejects_bad_max_pixels(bad):
-    with pytest.raises(ValueError, match="max_pixels"):
+    with pytest.raises(UsageError, match="max_pixels"):
         decode_image(get_asset("picture.png").body, max_pixels=bad)
 
 
 def test_decode_image_rejects_non_bytes():
-    with pytest.raises(TypeError):
+    with pytest.raises(UsageError, match="bytes"):
         decode_image("picture.png")  # type: ignore[arg-type]
