@@ -425,8 +425,11 @@ class ImageFetch:
         self.hops: list[Hop] = []
         self._sent: HopRequest | None = None
 
-    def prepare(self) -> HopRequest | FetchResult:
-        """Main fetch's switch for the current URL: set response tainting, then the request headers."""
+    def prepare(self, *, cookies_held: bool | None = None) -> HopRequest | FetchResult:
+        """Main fetch's switch for the current URL: set response tainting, then the request headers.
+
+        ``cookies_held`` overrides, for this hop, whether the browser holds cookies for its host.
+        """
         request = self.request
         parsed = parse_url(request.current_url)
         here = origin_of(parsed)
@@ -448,7 +451,8 @@ class ImageFetch:
                                   f"a CORS request cannot fetch a {parsed.scheme}: URL", "#concept-main-fetch")
             #   Set request's response tainting to "cors".
             request.response_tainting = "cors"
-        self._sent = hop_request(request, cookies_held=self.cookies_held, browser=self.browser)
+        held = self.cookies_held if cookies_held is None else cookies_held
+        self._sent = hop_request(request, cookies_held=held, browser=self.browser)
         return self._sent
 
     def receive(self, status: int, headers: HeaderList | list | dict) -> FetchResult | None:

@@ -1,0 +1,327 @@
+"""The kernel browser: loads images over real HTTP exactly as Chromium would, and lets the model decide.
+
+Owns the I/O around cors_lab.spec: sends each hop's request (Origin, Sec-Fetch-*, Accept, cookies
+from its own jar per credentials mode), follows redirects itself through `ImageFetch`, keeps an HTTP
+cache through `HTTPCache`, decodes with `cors_lab.assets.decode_image`. It decides no rule itself.
+Every failure ends as an "error" load result with a reason: never a traceback, never a hang.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import requests
+from requests.cookies import RequestsCookieJar, extract_cookies_to_jar, get_cookie_header
+
+from .assets import DecodedImage, decode_image
+from .errors import CorsLabError, UsageError
+from .outcome import Outcome
+from .predict import OPERATIONS, outcome_of
+from .spec.cache import HTTPCache
+from .spec.fetch import FetchResult, HopRequest, ImageFetch, image_request
+from .spec.headers import HeaderList
+from .spec.origins import parse_origin
+
+KERNEL_USER_AGENT = "cors-lab-kernel/0.1 (Python; models Chromium's image loading)"
+DEFAULT_TIMEOUT = 5.0  # seconds for one whole image load, all hops
+MAX_BODY_BYTES = 20 * 1024 * 1024
+MAX_PIXELS = 16_000_000
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    """What a transport returns: status, header lines in order (duplicates kept), the body."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+class TransportError(CorsLabError):
+    """The transport could not get a response (refused, reset, timed out, too large)."""
+
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
+
+
+Transport = Callable[[str, list, float], RawResponse]
+
+
+class RequestsTransport:
+    """The default transport: one `requests.Session` (keep-alive), no redirects, no cookie handling.
+
+    Cookies are the Browser's job (it decides per hop whether to attach them), so the session's own
+    jar is never used; the body is read in chunks under a deadline and a size cap.
+    """
+
+    def __init__(self, *, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.session = requests.Session()
+        self.session.trust_env = False  # never a proxy: the lab lives on loopback
+        self.max_bytes = max_bytes
+
+    def __call__(self, url: str, headers: list, timeout: float) -> RawResponse:
+        deadline = time.monotonic() + timeout
+        prepared = requests.Request("GET", url, headers=dict(headers)).prepare()
+        try:
+            resp = self.session.send(prepared, allow_redirects=False, stream=True, timeout=(timeout, timeout))
+        except requests.Timeout:
+            raise TransportError("the server did not answer in time", timed_out=True) from None
+        except requests.ConnectionError as err:
+            raise TransportError(f"the server could not be reached ({_short(err)})") from None
+        except requests.RequestException as err:
+            raise TransportError(f"the request failed ({_short(err)})") from None
+        self.session.cookies.clear()  # the Browser keeps cookies, not the transport
+        try:
+            body = bytearray()
+            for chunk in resp.iter_content(64 * 1024):
+                body += chunk
+                if len(body) > self.max_bytes:
+                    raise TransportError(f"the body is larger than {self.max_bytes // (1024 * 1024)} MiB")
+                if time.monotonic() > deadline:
+                    raise TransportError("the body did not arrive in time", timed_out=True)
+        except requests.RequestException as err:
+            raise TransportError(f"the connection broke while reading the body ({_short(err)})") from None
+        finally:
+            resp.close()
+        raw_headers = resp.raw.headers
+        items = list(raw_headers.iteritems()) if hasattr(raw_headers, "iteritems") else list(raw_headers.items())
+        return RawResponse(resp.status_code, tuple(items), bytes(body))
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _short(err: Exception) -> str:
+    text = str(err)
+    for marker in ("Connection refused", "Read timed out", "Connection reset", "Max retries exceeded"):
+        if marker in text:
+            return marker.lower() if marker != "Max retries exceeded" else "connection failed"
+    return text[:120]
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One hop as it happened: the request the model said to send, and what came back."""
+
+    request: HopRequest
+    sent: tuple[tuple[str, str], ...]  # the header lines actually sent (lab cookies only)
+    status: int  # 0 = no response (network failure)
+    headers: tuple[tuple[str, str], ...]
+    from_cache: bool = False
+    cache_why: str = ""
+    elapsed_ms: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class LoadResult:
+    """What `Browser.load_image` saw: the load/error event, why, the decoded pixels, every hop."""
+
+    url: str
+    page: str
+    crossorigin: str | None
+    event: str  # "load" | "error"
+    reason: str
+    fetch: FetchResult
+    decoded: DecodedImage | None
+    hops: list[Exchange] = field(default_factory=list)
+    elapsed_ms: float = 0.0
+
+    @property
+    def state(self) -> str:
+        """The image request's state. Spec: https://html.spec.whatwg.org/multipage/images.html#img-req-state"""
+        return "completely available" if self.event == "load" else "broken"
+
+    @property
+    def response_tainting(self) -> str | None:
+        return self.fetch.response_tainting if self.fetch.ok else None
+
+    @property
+    def cors_same_origin(self) -> bool:
+        return self.event == "load" and self.fetch.cors_same_origin
+
+    def outcome(self, operation: str = "getImageData") -> Outcome:
+        """This load followed by `operation`, decided by the same model as `predict`."""
+        if operation not in OPERATIONS:
+            raise UsageError(f"Unknown operation {operation!r}. Use one of: {', '.join(OPERATIONS)}.")
+        pixel = self.decoded.pixel(0, 0) if self.decoded is not None else None
+        out = outcome_of(self.fetch, decodes=self.decoded is not None, operation=operation, page=self.page,
+                         url=self.url, crossorigin=self.crossorigin, engine="kernel",
+                         reason_broken=self.reason, pixel=pixel)
+        return out.with_engine("kernel", elapsed_ms=self.elapsed_ms)
+
+    def summary(self) -> str:
+        size = f" {self.decoded.width}x{self.decoded.height} {self.decoded.format}" if self.decoded else ""
+        tainting = f', response tainting "{self.response_tainting}"' if self.response_tainting else ""
+        return f"{self.event}{size}{tainting}: {self.reason}"
+
+    def __str__(self) -> str:
+        lines = [self.summary()]
+        for i, hop in enumerate(self.hops, 1):
+            origin = "(absent)" if hop.request.origin is None else hop.request.origin
+            where = "cache" if hop.from_cache else ("no response" if hop.status == 0 else str(hop.status))
+            lines.append(f"  hop {i}: GET {hop.request.url}  Origin: {origin}  "
+                         f"cookies: {'sent' if hop.request.cookies else 'not sent'}  -> {where}")
+            if hop.cache_why and hop.from_cache:
+                lines.append(f"         {hop.cache_why}")
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{i}</td><td><code>{html.escape(h.request.url)}</code></td>"
+            f"<td><code>{html.escape(h.request.origin) if h.request.origin is not None else '<i>absent</i>'}</code></td>"
+            f"<td>{'sent' if h.request.cookies else 'not sent'}</td>"
+            f"<td>{'cache' if h.from_cache else (h.status or 'none')}</td>"
+            f"<td><code>{html.escape(dict((n.lower(), v) for n, v in h.headers).get('access-control-allow-origin', '—'))}</code></td></tr>"
+            for i, h in enumerate(self.hops, 1)
+        )
+        return (f"<div><b>{html.escape(self.summary())}</b><table><tr><th>hop</th><th>URL</th><th>Origin</th>"
+                f"<th>cookies</th><th>status</th><th>ACAO</th></tr>{rows}</table></div>")
+
+
+class Browser:
+    """A kernel-side browser for one page: `load_image(url, crossorigin=...)` like an `<img>`.
+
+        b = Browser(page=lab.site)            # the page's origin (a LabOrigin, an origin or a URL)
+        r = b.load_image(lab.cdn.url("picture.png", acao="*"), crossorigin="anonymous")
+        r.event, r.response_tainting           # ('load', 'cors')
+        b.run(url, crossorigin=None, operation="toDataURL")   # an Outcome, like predict()
+
+    It keeps its own cookie jar (set by `login`) and HTTP cache (`clear_cache()`), and never sends a
+    cookie the lab did not set. `transport` is injectable for tests: ``(url, headers, timeout) -> RawResponse``.
+    """
+
+    def __init__(
+        self,
+        page: object = "http://127.0.0.1",
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: Transport | None = None,
+        browser: str = "chromium",
+        clock: Callable[[], float] = time.time,
+        max_pixels: int = MAX_PIXELS,
+    ) -> None:
+        page_text = getattr(page, "origin", page)
+        if not isinstance(page_text, str):
+            raise UsageError(f"page must be an origin or URL string (or lab.site), not {page!r}.")
+        if not (isinstance(timeout, (int, float)) and 0 < timeout <= 120):
+            raise UsageError(f"timeout must be a number of seconds between 0 and 120, not {timeout!r}.")
+        self.page_url = page_text
+        self.origin = parse_origin(page_text)
+        self.timeout = float(timeout)
+        self.transport = transport or RequestsTransport()
+        self.browser = browser
+        self.clock = clock
+        self.max_pixels = max_pixels
+        self.cookies = RequestsCookieJar()
+        self.cache = HTTPCache()
+
+    def __repr__(self) -> str:
+        return f"<Browser page={self.origin.serialize()} cached={len(self.cache)} cookies={len(self.cookies)}>"
+
+    # -- state ---------------------------------------------------------------------------------------
+
+    def clear_cache(self) -> None:
+        self.cache.clear()
+
+    def clear_cookies(self) -> None:
+        self.cookies.clear()
+
+    def login(self, url: str) -> int:
+        """Visit a login URL as a top-level navigation, keeping the cookies it sets; returns the status."""
+        prepared = requests.Request("GET", url, headers={"User-Agent": KERNEL_USER_AGENT}).prepare()
+        try:
+            resp = requests.Session().send(prepared, allow_redirects=False, timeout=self.timeout)
+        except requests.RequestException as err:
+            raise UsageError(f"Could not reach {url}: {_short(err)}. Is the lab running (cors_lab.start())?") from None
+        extract_cookies_to_jar(self.cookies, prepared, resp.raw)
+        return resp.status_code
+
+    # -- loading -------------------------------------------------------------------------------------
+
+    def run(self, url: str, crossorigin: str | None = None, operation: str = "getImageData", **kw) -> Outcome:
+        """Load the image, then run `operation` on it: an Outcome(engine="kernel")."""
+        return self.load_image(url, crossorigin=crossorigin, **kw).outcome(operation)
+
+    def load_image(self, url: str, crossorigin: str | None = None, *, cache_mode: str = "default") -> LoadResult:
+        """Load url as ``<img src=url crossorigin=...>`` on this page would: "load" or "error", and why."""
+        url = str(url)
+        started = time.perf_counter()
+        deadline = time.monotonic() + self.timeout
+        request = image_request(url, page_origin=self.origin, crossorigin=crossorigin, page_url=self.page_url)
+        walk = ImageFetch(request, browser=self.browser)
+        hops: list[Exchange] = []
+        body = b""
+        content_type = None
+        while True:
+            cookie = self._cookie_header(request.current_url)
+            sent = walk.prepare(cookies_held=cookie is not None)
+            if isinstance(sent, FetchResult):
+                result = sent
+                break
+            headers = sent.headers(cookie=cookie) + [("User-Agent", KERNEL_USER_AGENT)]
+            exchange, response = self._exchange(sent, headers, cache_mode, deadline)
+            hops.append(exchange)
+            result = walk.receive(response.status if response else 0, list(response.headers) if response else [])
+            if response is not None:
+                body = response.body
+                content_type = HeaderList(response.headers).get("Content-Type")
+            if result is not None:
+                break
+        elapsed = (time.perf_counter() - started) * 1000
+        page = self.origin.serialize()
+        if not result.ok:
+            reason = result.reason
+            if hops and hops[-1].error:
+                reason = hops[-1].error
+            return LoadResult(url, page, crossorigin, "error", reason, result, None, hops, elapsed)
+        try:
+            decoded = decode_image(body, content_type=content_type, max_pixels=self.max_pixels)
+        except CorsLabError as err:
+            reason = str(err).split("\n", 1)[0]
+            return LoadResult(url, page, crossorigin, "error", reason, result, None, hops, elapsed)
+        return LoadResult(url, page, crossorigin, "load", result.reason, result, decoded, hops, elapsed)
+
+    # -- one hop ---------------------------------------------------------------------------------------
+
+    def _exchange(self, sent: HopRequest, headers: list, cache_mode: str, deadline: float):
+        url = sent.url
+        now = self.clock()
+        decision = self.cache.lookup(headers, url, now, top_level_site=self.origin, cache_mode=cache_mode)
+        if decision.action == "reuse" and decision.entry is not None:
+            entry = decision.entry
+            raw = RawResponse(entry.status, tuple(entry.headers.items()), entry.body)
+            return Exchange(sent, tuple(headers), raw.status, raw.headers, True, decision.why), raw
+        if decision.action == "network-error":
+            return Exchange(sent, tuple(headers), 0, (), False, decision.why, error=decision.why), None
+        send = list(headers) + list(decision.validators if decision.action == "revalidate" else ())
+        remaining = deadline - time.monotonic()
+        t0 = time.perf_counter()
+        if remaining <= 0:
+            return Exchange(sent, tuple(send), 0, (), error=f"gave up after {self.timeout:g} s (timeout)"), None
+        try:
+            raw = self.transport(url, send, remaining)
+        except TransportError as err:
+            text = f"{err} (the Browser's timeout is {self.timeout:g} s)" if err.timed_out else str(err)
+            return Exchange(sent, tuple(send), 0, (), elapsed_ms=(time.perf_counter() - t0) * 1000,
+                            error=text), None
+        ms = (time.perf_counter() - t0) * 1000
+        stored = self.cache.store(send, url, status=raw.status, response_headers=list(raw.headers),
+                                  response_time=self.clock(), request_time=now, top_level_site=self.origin,
+                                  cache_mode=cache_mode, body=raw.body)
+        if raw.status == 304 and stored.entry is not None:
+            entry = stored.entry
+            raw = RawResponse(entry.status, tuple(entry.headers.items()), entry.body)
+        return Exchange(sent, tuple(send), raw.status, raw.headers, False, stored.why, ms), raw
+
+    def _cookie_header(self, url: str) -> str | None:
+        if not len(self.cookies):
+            return None
+        return get_cookie_header(self.cookies, requests.Request("GET", url).prepare())

@@ -1,0 +1,219 @@
+"""Tests for cors_lab.browser: the kernel browser over real loopback servers and injected transports."""
+
+import time
+
+import pytest
+
+from cors_lab import predict
+from cors_lab.assets import ASSET_NAMES, expected_pixels
+from cors_lab.browser import Browser, RawResponse, TransportError
+from cors_lab.errors import UsageError
+from cors_lab.servers import Lab
+
+
+@pytest.fixture(scope="module")
+def lab():
+    with Lab() as running:
+        yield running
+
+
+@pytest.fixture()
+def browser(lab):
+    lab.clear_log()
+    return Browser(lab.site)
+
+
+# --- Verdicts agree with predict() and the requests with the spec model --------------------------
+
+
+CASES = [
+    pytest.param(None, {}, id="no-cors-no-acao"),
+    pytest.param(None, {"acao": "*"}, id="no-cors-star"),
+    pytest.param("anonymous", {}, id="anonymous-no-acao"),
+    pytest.param("anonymous", {"acao": "*"}, id="anonymous-star"),
+    pytest.param("anonymous", {"acao": " * "}, id="anonymous-padded-star"),
+    pytest.param("anonymous", {"acao": ["*", "*"]}, id="anonymous-two-headers"),
+    pytest.param("foo", {"acao": "*"}, id="invalid-value-anonymous"),
+    pytest.param("use-credentials", {"acao": "*", "acac": True}, id="credentials-star"),
+    pytest.param("use-credentials", {"acao": "SITE", "acac": True}, id="credentials-exact"),
+    pytest.param("use-credentials", {"acao": "SITE", "acac": "True"}, id="credentials-acac-True"),
+    pytest.param("anonymous", {"acao": "SITE/"}, id="anonymous-trailing-slash"),
+]
+
+
+def knobs_for(lab, knobs):
+    def fix(v):
+        return v.replace("SITE", lab.site.origin) if isinstance(v, str) else v
+    return {k: fix(v) for k, v in knobs.items()}
+
+
+@pytest.mark.parametrize("origin_label", ["site", "cdn", "other"])
+@pytest.mark.parametrize("crossorigin, knobs", CASES)
+def test_kernel_agrees_with_model_and_sends_what_the_model_says(lab, browser, origin_label, crossorigin, knobs):
+    url = lab[origin_label].url("picture.png", nonce=True, **knobs_for(lab, knobs))
+    result = browser.load_image(url, crossorigin=crossorigin)
+    hop = result.hops[0]
+    model = predict(page=lab.site.origin, chain=[(url, hop.status, list(hop.headers))], crossorigin=crossorigin)
+    assert result.outcome().verdict == model.verdict
+    (entry,) = [e for e in lab[origin_label].log if e.path.endswith(url.split("/img/")[1][-20:])]
+    assert entry.client == "kernel"
+    assert entry.origin == model.requests[0].origin
+    assert entry.sec_fetch.get("Sec-Fetch-Mode") == model.requests[0].sec_fetch_mode
+    assert entry.sec_fetch.get("Sec-Fetch-Site") == model.requests[0].sec_fetch_site
+    assert entry.accept == model.requests[0].accept
+
+
+@pytest.mark.parametrize("name", [n for n in ASSET_NAMES if n.startswith("picture.")])
+def test_pixels_match_the_asset_for_every_format(lab, browser, name):
+    result = browser.load_image(lab.site.url(name))
+    assert result.event == "load", result.reason
+    tolerance, samples = expected_pixels(name.rsplit(".", 1)[1])
+    for (x, y), expected in samples.items():
+        got = result.decoded.pixel(x, y)
+        assert all(abs(a - b) <= tolerance for a, b in zip(got, expected)), (name, (x, y), got, expected)
+
+
+def test_redirect_chain_sends_null_after_taint_and_follows_every_hop(lab, browser):
+    url = lab.chain([lab.cdn, lab.other, lab.site], "picture.png", acao="*", hop_knobs={"acao": "*"})
+    result = browser.load_image(url, crossorigin="anonymous")
+    assert result.event == "load" and result.response_tainting == "cors"
+    assert [h.request.origin for h in result.hops] == [lab.site.origin, "null", "null"]
+    assert [e.origin for e in lab.log()] == [lab.site.origin, "null", "null"]
+
+
+def test_redirect_back_to_page_needs_star(lab, browser):
+    url = lab.chain([lab.cdn, lab.site], "picture.png", acao=lab.site.origin, hop_knobs={"acao": "*"})
+    assert browser.load_image(url, crossorigin="anonymous").event == "error"
+
+
+# --- Cookies -----------------------------------------------------------------------------------------
+
+
+def test_login_cookie_sent_per_credentials_mode(lab, browser):
+    assert browser.login(lab.site.login_url("alice")) == 200
+    secret = {c: browser.load_image(lab.cdn.url("secret.png", nonce=True, acao=lab.site.origin, acac=True),
+                                    crossorigin=c) for c in (None, "anonymous", "use-credentials")}
+    logged = {e.path: e.cookies for e in lab.cdn.log}
+    sent = [bool(cookies) for cookies in logged.values()]
+    assert sent == [True, False, True]  # no-cors: include; anonymous cross-origin: no; use-credentials: yes
+    assert secret["use-credentials"].cors_same_origin and not secret[None].cors_same_origin
+    other = browser.load_image(lab.other.url("secret.png", nonce=True))
+    assert not other.hops[0].request.cookies  # cross-site: third-party cookies blocked
+
+
+def test_secret_pixels_depend_on_login(lab):
+    alice, anon = Browser(lab.site), Browser(lab.site)
+    alice.login(lab.site.login_url("alice"))
+    a = alice.load_image(lab.site.url("secret.png")).decoded
+    b = anon.load_image(lab.site.url("secret.png")).decoded
+    assert a.rgba != b.rgba
+
+
+# --- The HTTP cache: the Vary: Origin gotcha -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "vary, second_event, requests_made",
+    [
+        pytest.param(None, "error", 1, id="no-vary-plain-then-cors-reuses-and-fails"),
+        pytest.param("Origin", "load", 2, id="vary-origin-second-request-goes-to-server"),
+    ],
+)
+def test_cache_vary_origin_gotcha(lab, browser, vary, second_event, requests_made):
+    knobs = {"apache": True, "cache": "max-age=3600", "nonce": True}
+    if vary:
+        knobs["vary"] = vary
+    url = lab.cdn.url("picture.png", **knobs)
+    first = browser.load_image(url)
+    second = browser.load_image(url, crossorigin="anonymous")
+    assert first.event == "load" and second.event == second_event
+    assert len(lab.cdn.log) == requests_made
+    assert second.hops[0].from_cache is (requests_made == 1)
+    browser.clear_cache()
+    assert browser.load_image(url, crossorigin="anonymous").event == "load"
+
+
+# --- Failures end as an error event, within the timeout ---------------------------------------------
+
+
+def test_dead_server_is_error_not_traceback(lab):
+    b = Browser(lab.site, timeout=2)
+    result = b.load_image("http://127.0.0.1:9/picture.png")  # port 9 (discard) is closed here
+    assert result.event == "error" and "could not be reached" in result.reason
+    assert result.outcome().verdict == ("error", None, "InvalidStateError")
+
+
+def test_slow_server_times_out_promptly(lab):
+    b = Browser(lab.site, timeout=0.5)
+    start = time.monotonic()
+    result = b.load_image(lab.cdn.url("picture.png", delay=5))
+    assert result.event == "error" and "in time" in result.reason and "0.5 s" in result.reason
+    assert time.monotonic() - start < 3
+
+
+@pytest.mark.parametrize(
+    "knobs, event, words",
+    [
+        pytest.param({"truncate": 100}, "error", "truncated", id="truncated-body"),
+        pytest.param({"ctype": "text/plain"}, "load", "", id="wrong-content-type-still-sniffed"),
+        pytest.param({"status": 404}, "load", "", id="404-with-image-body-loads"),
+    ],
+)
+def test_body_problems(lab, browser, knobs, event, words):
+    result = browser.load_image(lab.site.url("picture.png", **knobs))
+    assert result.event == event and words in result.reason
+
+
+def fake(responses):
+    calls = []
+
+    def transport(url, headers, timeout):
+        calls.append((url, headers))
+        item = responses[len(calls) - 1]
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    transport.calls = calls
+    return transport
+
+
+def test_injected_transport_html_body_is_error():
+    t = fake([RawResponse(200, (("Content-Type", "text/html"),), b"<!doctype html><p>login</p>")])
+    result = Browser("http://a.test", transport=t).load_image("http://a.test/x.png")
+    assert result.event == "error" and "HTML" in result.reason
+
+
+def test_injected_transport_decompression_bomb_is_error():
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100000, 100000, 8, 6, 0, 0, 0)) + chunk(b"IEND", b"")
+    t = fake([RawResponse(200, (), bomb)])
+    result = Browser("http://a.test", transport=t).load_image("http://a.test/bomb.png")
+    assert result.event == "error" and ("too large" in result.reason.lower() or "pixels" in result.reason)
+
+
+def test_injected_transport_error_and_cross_origin_headers():
+    t = fake([TransportError("the server did not answer in time", timed_out=True)])
+    result = Browser("http://a.test", transport=t).load_image("http://b.test/x.png", crossorigin="anonymous")
+    assert result.event == "error" and "did not answer" in result.reason and "5 s" in result.reason
+    (url, headers), = t.calls
+    assert ("Origin", "http://a.test") in headers and not any(n == "Cookie" for n, _ in headers)
+
+
+def test_bad_arguments_name_the_fix():
+    with pytest.raises(UsageError, match="timeout"):
+        Browser("http://a.test", timeout=0)
+    with pytest.raises(UsageError, match="page must be"):
+        Browser(42)
+    with pytest.raises(UsageError, match="Unknown operation"):
+        Browser("http://a.test", transport=fake([RawResponse(200, (), b"")])).run("http://a.test/x", operation="nope")
+
+
+def test_repr_never_shows_cookie_values(lab):
+    b = Browser(lab.site)
+    b.login(lab.site.login_url("zed"))
+    assert "zed" not in repr(b)
