@@ -14,11 +14,17 @@ from .errors import (
 )
 from .outcome import Outcome
 from .predict import OPERATIONS, predict
+from .browser import Browser
+from .servers import Lab, start
+from .storage import LocalStorage
 
 __all__ = sorted(
     [
+        "Browser",
         "CorsLabError",
         "InvalidStateError",
+        "Lab",
+        "LocalStorage",
         "NetworkError",
         "OPERATIONS",
         "Outcome",
@@ -26,6 +32,7 @@ __all__ = sorted(
         "SecurityError",
         "UsageError",
         "predict",
+        "start",
     ]
 )
 __version__ = "0.1.0"
