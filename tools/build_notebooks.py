@@ -75,11 +75,198 @@ predict(page="https://a.test", chain=approved, crossorigin="anonymous").verdict
 | notebook | what you do |
 |---|---|
 | `00-start-here` | this page: the three outcomes (readable, tainted, load error) |
+| [`02-the-cors-check`](02-the-cors-check.ipynb) | `Access-Control-Allow-Origin` byte by byte, credentials |
+| [`04-redirects`](04-redirects.ipynb) | redirect chains, the `null` origin, opaque detours |
+| [`05-cache-and-vary`](05-cache-and-vary.ipynb) | the guide's Apache rule, the cache trap, `Vary: Origin` |
 
 Read alongside MDN's guide
 [Allowing cross-origin use of images and canvas](https://developer.mozilla.org/en-US/docs/Web/HTML/CORS_enabled_image),
 and when in doubt, the standards: [Fetch's CORS check](https://fetch.spec.whatwg.org/#concept-cors-check)
 and [HTML's canvas security rules](https://html.spec.whatwg.org/multipage/canvas.html#security-with-canvas-elements).
+"""),
+]
+
+
+NOTEBOOKS["02-the-cors-check"] = [
+    md("""
+# 02 · The CORS check, byte by byte
+
+The server approves a cross-origin read with one header, `Access-Control-Allow-Origin` (ACAO).
+The browser compares it with the page's origin **byte for byte**. Three lines to see it:
+"""),
+    code("""
+import cors_lab
+lab = cors_lab.start()
+browser = cors_lab.Browser(lab.site)
+"""),
+    md("""
+`lab.site` is the page's origin, `lab.cdn` a foreign one. Every server knob is in the URL, so
+`lab.cdn.url("picture.png", acao=...)` is a permalink to one server behaviour.
+"""),
+    code("""
+print("page:", lab.site.origin)
+print("cdn: ", lab.cdn.origin)
+"""),
+    md("""
+**Predict** before you run: the image has `crossorigin="anonymous"` and the server answers with the
+page's origin plus a trailing slash. Readable, tainted, or a load error?
+"""),
+    code("""
+url = lab.cdn.url("picture.png", acao=lab.site.origin + "/")
+print(browser.load_image(url, crossorigin="anonymous"))
+"""),
+    md("""
+A load error: `http://127.0.0.1:8000/` is not the origin `http://127.0.0.1:8000`. In CORS mode a
+failed check is a **network error**, so the image never arrives. Let us try many values at once:
+"""),
+    code("""
+page = lab.site.origin
+values = ["*", " * ", page, page + "/", page.upper(), "null", [page, page], f"{page}, {lab.cdn.origin}", ""]
+for acao in values:
+    r = browser.load_image(lab.cdn.url("picture.png", acao=acao), crossorigin="anonymous")
+    print(f"{acao!r:55} -> {r.event}")
+"""),
+    md("""
+Only `*` (spaces around it are trimmed as the header is parsed) and the exact origin pass. Two header
+lines are combined into `"a, a"`, which matches nothing. The rule, quoted from the
+[Fetch standard's CORS check](https://fetch.spec.whatwg.org/#concept-cors-check):
+"""),
+    code("""
+r = browser.load_image(lab.cdn.url("picture.png", acao=[page, page]), crossorigin="anonymous")
+print(r.fetch.reason)
+print(r.fetch.console)
+"""),
+    md("""
+## Credentials: `use-credentials`
+
+With `crossorigin="use-credentials"` the browser sends cookies, and the server must say so twice:
+the exact origin (never `*`) **and** `Access-Control-Allow-Credentials: true`, lower case.
+Predict each line first.
+"""),
+    code("""
+for acao, acac in [("*", True), (page, None), (page, "True"), (page, True)]:
+    r = browser.load_image(lab.cdn.url("picture.png", acao=acao, acac=acac), crossorigin="use-credentials")
+    print(f"ACAO={acao!r:28} ACAC={acac!r:6} -> {r.event}: {r.reason}")
+"""),
+    md("""
+## No `crossorigin` at all
+
+Without the attribute the request is `no-cors`. The server's header is then simply ignored: the image
+loads, but its response is *opaque*, and drawing it taints the canvas.
+"""),
+    code("""
+r = browser.load_image(lab.cdn.url("picture.png", acao="*"))
+print(r.event, r.response_tainting)
+print(r.outcome("getImageData").summary())
+"""),
+    md("""
+**Try it yourself:** change `acao` to `lab.site.origin` and `crossorigin` to `"foo"`. An invalid
+value counts as `"anonymous"` ([HTML: CORS settings attributes](https://html.spec.whatwg.org/multipage/urls-and-fetching.html#cors-settings-attributes)).
+"""),
+]
+
+NOTEBOOKS["04-redirects"] = [
+    md("""
+# 04 · Redirects: when the page's origin becomes `null`
+
+An image URL may redirect to another server. In CORS mode **every hop** is checked, and once a
+redirect crosses origins twice the browser stops telling servers who is asking:
+"""),
+    code("""
+import cors_lab
+lab = cors_lab.start()
+browser = cors_lab.Browser(lab.site)
+"""),
+    md("`lab.chain` builds a redirect chain across the lab's origins; here cdn → other → site:"),
+    code("""
+url = lab.chain([lab.cdn, lab.other, lab.site], "picture.png", acao="*", hop_knobs={"acao": "*"})
+print(browser.load_image(url, crossorigin="anonymous"))
+"""),
+    md("""
+Look at the `Origin` header on hops 2 and 3: `null`. The request passed through an origin that was
+neither the page's nor the previous hop's, so Fetch marks it
+[redirect-tainted](https://fetch.spec.whatwg.org/#concept-request-tainted-origin).
+
+**Predict:** the image finally comes back from the page's *own* origin, which answers with its exact
+origin instead of `*`. Readable?
+"""),
+    code("""
+url = lab.chain([lab.cdn, lab.site], "picture.png", acao=lab.site.origin, hop_knobs={"acao": "*"})
+r = browser.load_image(url, crossorigin="anonymous")
+print(r.event, "-", r.reason)
+"""),
+    md("""
+No: after the detour the request's origin is `null`, so only `*` or `null` pass, even on the page's
+own server. Without `crossorigin` there is no check, and the response stays opaque all the way:
+"""),
+    code("""
+url = lab.chain([lab.cdn, lab.site], "picture.png")
+r = browser.load_image(url)
+print(r.event, r.response_tainting)
+"""),
+    md("""
+A `no-cors` image that went through another origin stays **opaque** even though it ends at home:
+drawing it taints the canvas. The same rules, without servers, in the model:
+"""),
+    code("""
+from cors_lab import predict
+chain = [("https://b.test/r", 302, [("Location", "https://a.test/i.png")]), ("https://a.test/i.png", 200, [])]
+predict(page="https://a.test", chain=chain).verdict
+"""),
+]
+
+NOTEBOOKS["05-cache-and-vary"] = [
+    md("""
+# 05 · The HTTP cache and `Vary: Origin`
+
+MDN's guide suggests this Apache rule for images (from the HTML5 Boilerplate): send
+`Access-Control-Allow-Origin: *` only when the request has an `Origin` header.
+It has a trap. Here it is in three lines:
+"""),
+    code("""
+import cors_lab
+lab = cors_lab.start()
+browser = cors_lab.Browser(lab.site)
+"""),
+    code("""
+url = lab.cdn.url("picture.png", apache=True, cache="max-age=3600", nonce=True)
+print(browser.load_image(url).event)                           # 1. a plain <img>
+print(browser.load_image(url, crossorigin="anonymous").event)  # 2. the same URL, with crossorigin
+"""),
+    md("""
+The second load **fails**, though the server would have said `*`. Why? The server never saw the
+second request:
+"""),
+    code("""
+lab.cdn.log
+"""),
+    md("""
+The first response (no `Origin` asked, so no ACAO) was stored with `max-age=3600`. Nothing told the
+cache that the answer depends on `Origin`, so it was reused for the CORS request, and the CORS check
+failed. The kernel browser's cache explains its choice:
+"""),
+    code("""
+second = browser.load_image(url, crossorigin="anonymous")
+print(second.hops[0].cache_why)
+"""),
+    md("""
+**Predict:** the server adds `Vary: Origin`. Does the second load work now?
+"""),
+    code("""
+url = lab.cdn.url("picture.png", apache=True, cache="max-age=3600", vary="Origin", nonce=True)
+print(browser.load_image(url).event, browser.load_image(url, crossorigin="anonymous").event)
+"""),
+    md("""
+Yes: `Vary: Origin` makes the stored request's `Origin` (absent) part of the match, so the CORS request
+goes to the server ([RFC 9111 §4.1](https://www.rfc-editor.org/rfc/rfc9111#name-calculating-cache-keys-with)).
+Chromium behaves exactly like this. The server configuration that does it, for Apache and nginx:
+"""),
+    code("""
+from cors_lab.serverconf import apache_config, nginx_config
+print(apache_config(name="picture.png", apache=True, vary="Origin", cache="max-age=3600"))
+"""),
+    code("""
+print(nginx_config(name="picture.png", apache=True, vary="Origin", cache="max-age=3600"))
 """),
 ]
 
