@@ -26,6 +26,7 @@ import json
 import math
 import re
 import struct
+import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
@@ -252,6 +253,7 @@ class DecodedImage:
     height: int
     format: str  # "png", "jpeg", "gif", "webp", "avif", "bmp", "ico", "cur" or "svg"
     rgba: bytes = field(repr=False)
+    complete: bool = True  # False: the file was truncated; missing pixels are transparent black
 
     def pixel(self, x: int, y: int) -> RGBA:
         """The (r, g, b, a) at column ``x``, row ``y``, like one pixel of ``getImageData``."""
@@ -280,7 +282,7 @@ _XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 
 
 def decode_image(
-    data: bytes, *, content_type: str | None = None, max_pixels: int = 16_000_000
+    data: bytes, *, content_type: str | None = None, max_pixels: int = 16_000_000, partial: bool = False
 ) -> DecodedImage:
     """Decode image bytes to RGBA as a browser's ``<img>`` would, or raise ``DecodeError``.
 
@@ -289,7 +291,9 @@ def decode_image(
     ``image/svg+xml``. ``content_type=None`` means "unknown" (a file from disk): then SVG is
     recognised from its bytes too. Images whose header claims more than ``max_pixels`` pixels are
     refused before any pixel is decoded (a decompression bomb); the limit never exceeds Pillow's
-    own ``Image.MAX_IMAGE_PIXELS``, so Pillow's bomb warning cannot fire.
+    own ``Image.MAX_IMAGE_PIXELS``, so Pillow's bomb warning cannot fire. With ``partial=True`` a
+    truncated raster image whose size is known decodes to what arrived (``complete=False``), as a
+    browser's ``<img>`` does; the kernel browser asks for that.
 
     Spec: https://mimesniff.spec.whatwg.org/#rules-for-sniffing-images-specifically
     """
@@ -309,7 +313,7 @@ def decode_image(
     fmt = _sniff(data, content_type)
     if fmt == "svg":
         return _decode_svg(data, limit)
-    return _decode_raster(data, fmt, limit)
+    return _decode_raster(data, fmt, limit, partial=partial)
 
 
 def _essence(content_type: str | None) -> str | None:
@@ -497,7 +501,37 @@ def _describe_non_image(data: bytes) -> str | None:
 # --- raster decoding ------------------------------------------------------------------------
 
 
-def _decode_raster(data: bytes, fmt: str, limit: int) -> DecodedImage:
+_TRUNCATED_LOCK = threading.Lock()
+
+
+def _partial(data: bytes, fmt: str, size: tuple[int, int]) -> DecodedImage:
+    """A truncated image whose size is known: what decodes of it, the rest transparent black.
+
+    HTML fires "error" only when the image is "corrupted in some fatal way such that the image
+    dimensions cannot be obtained"; a truncated file whose header arrived is "completely available"
+    and fires "load" (measured here: Chromium 156 loads a PNG cut after 60 bytes).
+    Spec: https://html.spec.whatwg.org/multipage/images.html#update-the-image-data
+    """
+    from PIL import ImageFile
+
+    width, height = size
+    try:
+        with _TRUNCATED_LOCK:  # Pillow's switch is global: hold it only around our own decode
+            before, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, True
+            try:
+                with Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]]) as image:
+                    image.load()
+                    rgba = image.convert("RGBA")
+            finally:
+                ImageFile.LOAD_TRUNCATED_IMAGES = before
+        if rgba.size == (width, height):
+            return DecodedImage(width, height, fmt, rgba.tobytes(), complete=False)
+    except Exception:  # noqa: BLE001 - nothing decodable: every pixel stays transparent
+        pass
+    return DecodedImage(width, height, fmt, bytes(width * height * 4), complete=False)
+
+
+def _decode_raster(data: bytes, fmt: str, limit: int, *, partial: bool = False) -> DecodedImage:
     name = _NAMES[fmt]
     size = _header_size(data, fmt)
     if size is None:
@@ -527,6 +561,8 @@ def _decode_raster(data: bytes, fmt: str, limit: int) -> DecodedImage:
         raise _too_large(size, limit, name) from None
     except (OSError, SyntaxError, ValueError, EOFError, UnidentifiedImageError, struct.error, IndexError) as err:
         if _looks_truncated(data, fmt) or "truncat" in str(err).lower():
+            if partial:
+                return _partial(data, fmt, size)
             raise _truncated(name) from None
         raise DecodeError(
             f"This starts like a {name} image, but it is damaged and cannot be decoded ({err}),"

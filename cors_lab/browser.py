@@ -283,11 +283,14 @@ class Browser:
                 reason = hops[-1].error
             return LoadResult(url, page, crossorigin, "error", reason, result, None, hops, elapsed)
         try:
-            decoded = decode_image(body, content_type=content_type, max_pixels=self.max_pixels)
+            decoded = decode_image(body, content_type=content_type, max_pixels=self.max_pixels, partial=True)
         except CorsLabError as err:
             reason = str(err).split("\n", 1)[0]
             return LoadResult(url, page, crossorigin, "error", reason, result, None, hops, elapsed)
-        return LoadResult(url, page, crossorigin, "load", result.reason, result, decoded, hops, elapsed)
+        reason = result.reason
+        if not decoded.complete:
+            reason += "; the file is truncated, but its size arrived, so the image still loads (what is missing is transparent)"
+        return LoadResult(url, page, crossorigin, "load", reason, result, decoded, hops, elapsed)
 
     # -- one hop ---------------------------------------------------------------------------------------
 

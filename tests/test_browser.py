@@ -154,7 +154,8 @@ def test_slow_server_times_out_promptly(lab):
 @pytest.mark.parametrize(
     "knobs, event, words",
     [
-        pytest.param({"truncate": 100}, "error", "truncated", id="truncated-body"),
+        pytest.param({"truncate": 100}, "load", "truncated", id="truncated-body-size-known-still-loads"),
+        pytest.param({"truncate": 12}, "error", "", id="truncated-header-is-error"),
         pytest.param({"ctype": "text/plain"}, "load", "", id="wrong-content-type-still-sniffed"),
         pytest.param({"status": 404}, "load", "", id="404-with-image-body-loads"),
     ],

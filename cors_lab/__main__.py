@@ -1,0 +1,82 @@
+"""Command line: ``python -m cors_lab conformance`` and ``python -m cors_lab serve``.
+
+Owns argument parsing and printing only; the work is in cors_lab.conformance and cors_lab.servers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def _conformance(args: argparse.Namespace) -> int:
+    from . import conformance
+    from .harness import ChromiumHarness, browser_unavailable_reason
+    from .scenarios import matrix
+
+    scenarios = [s for s in matrix() if not args.only or args.only in s.id]
+    if args.limit:
+        scenarios = scenarios[: args.limit]
+    if not scenarios:
+        print(f"No scenario id contains {args.only!r}.", file=sys.stderr)
+        return 2
+    reason = None if args.no_chromium else browser_unavailable_reason()
+    if reason:
+        print(f"Chromium not available ({reason}); running model and kernel browser only.", file=sys.stderr)
+
+    def progress(done: int, total: int, row) -> None:
+        if not args.quiet:
+            mark = "." if row.agrees else "F"
+            print(mark, end="" if done % 60 else f" {done}/{total}\n", flush=True, file=sys.stderr)
+
+    start = time.perf_counter()
+    if args.no_chromium or reason:
+        rows = conformance.run(scenarios, progress=progress)
+    else:
+        with ChromiumHarness() as harness:
+            rows = conformance.run(scenarios, harness=harness, progress=progress)
+            if not args.quiet:
+                print(f"\nChromium {harness.version}, start-up {harness.startup_ms:.0f} ms", file=sys.stderr)
+    print()
+    print(conformance.text_report(rows))
+    print(f"wall time {time.perf_counter() - start:.1f} s")
+    if args.html:
+        with open(args.html, "w", encoding="utf-8") as f:
+            f.write(conformance.html_report(rows))
+        print(f"wrote {args.html}")
+    return 0 if all(r.agrees or r.known_deviation for r in rows) else 1
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .servers import Lab
+
+    with Lab(host=args.host) as lab:
+        print(f"page (site): {lab.site.origin}\ncdn:         {lab.cdn.origin}\nother:       {lab.other.origin}")
+        print(f"try: {lab.cdn.url('picture.png', acao='*')}\nCtrl-C to stop.")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cors_lab", description="cors-lab command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+    conf = sub.add_parser("conformance", help="run the scenario matrix: model vs kernel browser vs Chromium")
+    conf.add_argument("--html", metavar="FILE", help="also write an HTML report")
+    conf.add_argument("--only", metavar="TEXT", help="only scenarios whose id contains TEXT")
+    conf.add_argument("--limit", type=int, help="at most N scenarios")
+    conf.add_argument("--no-chromium", action="store_true", help="model and kernel browser only")
+    conf.add_argument("--quiet", action="store_true", help="no progress dots")
+    conf.set_defaults(func=_conformance)
+    serve = sub.add_parser("serve", help="start the lab's servers and print their origins")
+    serve.add_argument("--host", default="127.0.0.1", choices=("127.0.0.1", "localhost"))
+    serve.set_defaults(func=_serve)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,266 @@
+"""Conformance: the same scenarios through the model, the kernel browser and real Chromium.
+
+Owns running the scenario matrix on a lab, matching each engine's requests in the server log,
+and the agreement report (text and HTML). It decides nothing itself: the model is `predict` over
+the responses Chromium really received (for cache sequences: the kernel browser's spec cache
+replaying them), the kernel browser is `cors_lab.browser`, Chromium is `cors_lab.harness`.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import statistics
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .assets import get_asset
+from .browser import Browser, RawResponse, TransportError
+from .outcome import Outcome
+from .predict import predict
+from .scenarios import BuiltScenario, LabScenario, matrix
+
+# Known, documented differences between the model and Chromium: scenario id prefix -> explanation
+# with a bug or spec link. Empty means none is known; a test keeps every disagreement listed here.
+KNOWN_DEVIATIONS: dict[str, str] = {}
+
+_RUNS = itertools.count(1)
+REQUEST_FIELDS = ("origin", "cookies", "Sec-Fetch-Mode", "Sec-Fetch-Site", "Sec-Fetch-Dest")
+
+
+@dataclass
+class Row:
+    """One scenario's result in every engine."""
+
+    scenario: LabScenario
+    model: Outcome | None = None
+    kernel: Outcome | None = None
+    chromium: Outcome | None = None
+    kernel_requests: list[dict] = field(default_factory=list)
+    chromium_requests: list[dict] = field(default_factory=list)
+    model_ms: float = 0.0
+    kernel_ms: float = 0.0
+    chromium_ms: float = 0.0
+    error: str = ""
+
+    @property
+    def verdict_differences(self) -> list[str]:
+        out = []
+        if self.chromium is None:  # no Chromium run: the model and the kernel browser must agree
+            return self.model.differences(self.kernel) if self.model and self.kernel else []
+        if self.model:
+            out += self.model.differences(self.chromium)
+        if self.kernel and self.chromium:
+            out += self.kernel.differences(self.chromium)
+        return out
+
+    @property
+    def request_differences(self) -> list[str]:
+        if self.chromium is None:
+            return []
+        if len(self.kernel_requests) != len(self.chromium_requests):
+            return [f"kernel made {len(self.kernel_requests)} image request(s), Chromium {len(self.chromium_requests)}"]
+        out = []
+        for i, (k, c) in enumerate(zip(self.kernel_requests, self.chromium_requests), 1):
+            for name in REQUEST_FIELDS:
+                if k.get(name) != c.get(name):
+                    out.append(f"request {i} {name}: kernel {k.get(name)!r}, Chromium {c.get(name)!r}")
+        return out
+
+    @property
+    def agrees(self) -> bool:
+        return not self.error and not self.verdict_differences and not self.request_differences
+
+    @property
+    def known_deviation(self) -> str | None:
+        for prefix, why in KNOWN_DEVIATIONS.items():
+            if self.scenario.id.startswith(prefix):
+                return why
+        return None
+
+
+def _requests(lab, tag: str, client: str) -> list[dict]:
+    """The image requests a client made for one scenario, from the server log, in time order."""
+    rows = []
+    for entry in lab.log():
+        if entry.client != client or tag not in entry.path or not entry.path.startswith("/img/"):
+            continue
+        rows.append({
+            "url": lab[entry.server].origin + entry.path,
+            "origin": entry.origin,
+            "cookies": bool(entry.cookies),
+            "Sec-Fetch-Mode": entry.sec_fetch.get("Sec-Fetch-Mode"),
+            "Sec-Fetch-Site": entry.sec_fetch.get("Sec-Fetch-Site"),
+            "Sec-Fetch-Dest": entry.sec_fetch.get("Sec-Fetch-Dest"),
+            "status": entry.status,
+            "headers": list(entry.headers),
+        })
+    return rows
+
+
+def _model(built: BuiltScenario, page: str, observed: list[dict]) -> Outcome:
+    """predict() over the responses Chromium received; a cache sequence replays them through the
+    kernel browser's spec cache (the browser adds I/O only, so over a replay it *is* the model)."""
+    s = built.scenario
+    if s.before:
+        return _replay(built, page, observed)
+    chain = [(r["url"], r["status"], r["headers"]) for r in observed]
+    return predict(page=page, chain=chain, crossorigin=s.crossorigin, cookies=s.login,
+                   operation=s.operation, decodes=not s.broken)
+
+
+def _replay(built: BuiltScenario, page: str, observed: list[dict]) -> Outcome:
+    s = built.scenario
+    queue = list(observed)
+    body = get_asset(s.asset).body
+
+    def transport(url, headers, timeout):
+        if not queue:
+            raise TransportError("no recorded response left (Chromium did not request this)")
+        r = queue.pop(0)
+        return RawResponse(r["status"], tuple(r["headers"]), body)
+
+    b = Browser(page, transport=transport)
+    for co in s.before:
+        b.load_image(built.url, crossorigin=co)
+    return b.load_image(built.url, crossorigin=s.crossorigin).outcome(s.operation).with_engine("model")
+
+
+def run(
+    scenarios: list[LabScenario] | None = None,
+    *,
+    lab=None,
+    harness=None,
+    progress=None,
+) -> list[Row]:
+    """Run scenarios in the kernel browser and in Chromium on a lab, and the model over what Chromium got."""
+    from .harness import Scenario as Trial  # Playwright is imported only when Chromium runs
+    from .servers import Lab
+
+    scenarios = matrix() if scenarios is None else scenarios
+    own_lab = lab is None
+    lab = lab or Lab()
+    rows: list[Row] = []
+    run_id = next(_RUNS)  # tags stay unique across runs on one lab, so log matching never mixes runs
+    try:
+        for i, s in enumerate(scenarios):
+            row = Row(s)
+            rows.append(row)
+            ktag, ctag = f"k{run_id}x{i:04d}i", f"c{run_id}x{i:04d}i"
+            page = "null" if s.page == "null" else lab.site.origin
+            # Kernel browser.
+            built = s.build(lab, ktag)
+            t0 = time.perf_counter()
+            kb = Browser(page if s.page == "null" else built.page_url)
+            if built.login_url:
+                kb.login(built.login_url)
+            for co in s.before:
+                kb.load_image(built.url, crossorigin=co)
+            row.kernel = kb.load_image(built.url, crossorigin=s.crossorigin).outcome(s.operation)
+            row.kernel_ms = (time.perf_counter() - t0) * 1000
+            row.kernel_requests = _requests(lab, ktag, "kernel")
+            # Chromium.
+            if harness is not None:
+                built = s.build(lab, ctag)
+                trials = [Trial(built.url, co, s.operation) for co in s.before] + [Trial(built.url, s.crossorigin, s.operation)]
+                t0 = time.perf_counter()
+                try:
+                    if s.before:
+                        row.chromium = harness.run_sequence(trials, page_url=built.page_url)[-1]
+                    else:
+                        row.chromium = harness.run(trials, page_url=built.page_url)[0]
+                except Exception as err:  # a harness failure is reported per scenario, never hidden
+                    row.error = f"Chromium run failed: {type(err).__name__}: {err}"
+                row.chromium_ms = (time.perf_counter() - t0) * 1000
+                row.chromium_requests = _requests(lab, ctag, "browser")
+                observed, tag_built = row.chromium_requests, built
+            else:
+                observed, tag_built = row.kernel_requests, built
+            # The model, over the responses the browser (or, without Chromium, the kernel) received.
+            t0 = time.perf_counter()
+            try:
+                row.model = _model(tag_built, page, observed) if observed else None
+            except Exception as err:
+                row.error = row.error or f"model could not run: {type(err).__name__}: {err}"
+            row.model_ms = (time.perf_counter() - t0) * 1000
+            if row.model is None and not row.error:
+                row.error = "no request reached the server, so there is no response for the model"
+            if progress:
+                progress(i + 1, len(scenarios), row)
+    finally:
+        if own_lab:
+            lab.stop()
+    return rows
+
+
+def summary(rows: list[Row]) -> dict:
+    """Counts and median timings (ms) per engine."""
+    by_tag: dict[str, Counter] = {}
+    for r in rows:
+        for tag in r.scenario.tags or ("curated",):
+            c = by_tag.setdefault(tag, Counter())
+            c["total"] += 1
+            c["agree"] += r.agrees
+    def med(xs):
+        xs = [x for x in xs if x]
+        return statistics.median(xs) if xs else float("nan")
+    return {
+        "total": len(rows),
+        "agree": sum(r.agrees for r in rows),
+        "known": sum((not r.agrees) and r.known_deviation is not None for r in rows),
+        "by_tag": by_tag,
+        "model_ms": med([r.model_ms for r in rows]),
+        "kernel_ms": med([r.kernel_ms for r in rows]),
+        "chromium_ms": med([r.chromium_ms for r in rows]),
+    }
+
+
+def text_report(rows: list[Row]) -> str:
+    s = summary(rows)
+    engines = "model, kernel browser and Chromium; verdicts and requests" if any(r.chromium for r in rows) else \
+        "model and kernel browser only: Chromium was not run"
+    lines = [f"{s['agree']}/{s['total']} scenarios agree ({engines})"]
+    if s["known"]:
+        lines.append(f"{s['known']} disagreement(s) are known browser deviations (listed below)")
+    lines.append("")
+    lines.append(f"{'group':12} {'agree':>7} {'total':>7}")
+    for tag, c in sorted(s["by_tag"].items()):
+        lines.append(f"{tag:12} {c['agree']:>7} {c['total']:>7}")
+    lines.append("")
+    lines.append("median per scenario: model {:.3f} ms, kernel browser {:.2f} ms, Chromium {:.1f} ms".format(
+        s["model_ms"], s["kernel_ms"], s["chromium_ms"]))
+    if s["chromium_ms"] == s["chromium_ms"]:  # not NaN
+        lines.append("ratios: Chromium / model = {:.0f}x, Chromium / kernel browser = {:.1f}x".format(
+            s["chromium_ms"] / s["model_ms"], s["chromium_ms"] / s["kernel_ms"]))
+    bad = [r for r in rows if not r.agrees]
+    if bad:
+        lines.append("")
+        lines.append("disagreements:")
+        for r in bad:
+            lines.append(f"- {r.scenario.id}" + (f"  [known: {r.known_deviation}]" if r.known_deviation else ""))
+            for d in ([r.error] if r.error else []) + r.verdict_differences + r.request_differences:
+                lines.append(f"    {d}")
+    return "\n".join(lines)
+
+
+def html_report(rows: list[Row]) -> str:
+    s = summary(rows)
+    def cell(o):
+        return "—" if o is None else html.escape(f"{o.load} / {o.readback} / {o.exception}")
+    body = "".join(
+        f"<tr class='{'ok' if r.agrees else 'bad'}'><td><code>{html.escape(r.scenario.id)}</code></td>"
+        f"<td>{cell(r.model)}</td><td>{cell(r.kernel)}</td><td>{cell(r.chromium)}</td>"
+        f"<td>{html.escape('; '.join(([r.error] if r.error else []) + r.verdict_differences + r.request_differences))}</td>"
+        f"<td>{html.escape(r.scenario.source)}</td></tr>"
+        for r in rows
+    )
+    return (
+        "<!doctype html><meta charset=utf-8><title>cors-lab conformance</title>"
+        "<style>body{font:14px system-ui}td,th{border-bottom:1px solid #ddd;padding:2px 6px}"
+        ".bad{background:#fde7e9}</style>"
+        f"<h1>cors-lab conformance</h1><p>{s['agree']}/{s['total']} scenarios agree. Median per scenario: "
+        f"model {s['model_ms']:.3f} ms, kernel browser {s['kernel_ms']:.2f} ms, Chromium {s['chromium_ms']:.1f} ms.</p>"
+        "<table><tr><th>scenario</th><th>model</th><th>kernel</th><th>Chromium</th><th>differences</th><th>source</th></tr>"
+        f"{body}</table>"
+    )

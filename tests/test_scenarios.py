@@ -1,0 +1,26 @@
+"""The scenario matrix: large enough, unique, and covering every knob class and operation."""
+
+from cors_lab.predict import OPERATIONS
+from cors_lab.scenarios import ACAO_VALUES, CROSSORIGIN_VALUES, matrix
+
+
+def test_matrix_size_and_unique_ids():
+    m = matrix()
+    assert len(m) >= 300
+    assert len({s.id for s in m}) == len(m)
+
+
+def test_matrix_covers_every_knob_class():
+    m = matrix()
+    assert {s.operation for s in m} == set(OPERATIONS)
+    assert {s.crossorigin for s in m} >= set(CROSSORIGIN_VALUES)
+    assert all(any(f"acao={name}" in s.id for s in m) for name in ACAO_VALUES)
+    assert {s.target for s in m} == {"site", "cdn", "other"}
+    assert any(s.page == "null" for s in m) and any(s.before for s in m) and any(s.via for s in m)
+    assert any(s.login for s in m) and {s.status for s in m if s.via} == {301, 302, 303, 307, 308}
+
+
+def test_curated_cases_cite_their_source():
+    curated = [s for s in matrix() if s.id.startswith("wpt/")]
+    assert len(curated) >= 10
+    assert all(s.source for s in curated)
