@@ -526,3 +526,17 @@ def test_decode_image_rejects_bad_max_pixels(bad):
 def test_decode_image_rejects_non_bytes():
     with pytest.raises(UsageError, match="bytes"):
         decode_image("picture.png")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["picture.png", "picture.gif", "picture.bmp", "picture.jpg"])
+def test_partial_decode_of_truncated_file_keeps_its_size(name):
+    # HTML: a truncated image whose size is known is "completely available" (load), as in Chromium.
+    from cors_lab.assets import WIDTH, HEIGHT
+
+    body = get_asset(name).body
+    cut = body[: max(len(body) // 2, 40)]
+    decoded = decode_image(cut, partial=True)
+    assert (decoded.width, decoded.height, decoded.complete) == (WIDTH, HEIGHT, False)
+    assert len(decoded.rgba) == WIDTH * HEIGHT * 4
+    with pytest.raises(DecodeError):
+        decode_image(cut)
