@@ -15,6 +15,7 @@ from .errors import (
 from .outcome import Outcome
 from .predict import OPERATIONS, predict
 from .browser import Browser
+from .labcanvas import LabCanvas
 from .servers import Lab, start
 from .storage import LocalStorage
 
@@ -24,6 +25,7 @@ __all__ = sorted(
         "CorsLabError",
         "InvalidStateError",
         "Lab",
+        "LabCanvas",
         "LocalStorage",
         "NetworkError",
         "OPERATIONS",

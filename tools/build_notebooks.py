@@ -75,9 +75,12 @@ predict(page="https://a.test", chain=approved, crossorigin="anonymous").verdict
 | notebook | what you do |
 |---|---|
 | `00-start-here` | this page: the three outcomes (readable, tainted, load error) |
+| [`01-three-outcomes`](01-three-outcomes.ipynb) | real servers and a canvas: readable, tainted, load error |
 | [`02-the-cors-check`](02-the-cors-check.ipynb) | `Access-Control-Allow-Origin` byte by byte, credentials |
+| [`03-why-tainting`](03-why-tainting.ipynb) | cookies, a private picture, and why readback is refused |
 | [`04-redirects`](04-redirects.ipynb) | redirect chains, the `null` origin, opaque detours |
 | [`05-cache-and-vary`](05-cache-and-vary.ipynb) | the guide's Apache rule, the cache trap, `Vary: Origin` |
+| [`06-save-to-localstorage`](06-save-to-localstorage.ipynb) | the guide's save example, line for line |
 
 Read alongside MDN's guide
 [Allowing cross-origin use of images and canvas](https://developer.mozilla.org/en-US/docs/Web/HTML/CORS_enabled_image),
@@ -267,6 +270,195 @@ print(apache_config(name="picture.png", apache=True, vary="Origin", cache="max-a
 """),
     code("""
 print(nginx_config(name="picture.png", apache=True, vary="Origin", cache="max-age=3600"))
+"""),
+]
+
+
+NOTEBOOKS["01-three-outcomes"] = [
+    md("""
+# 01 · Three outcomes: readable, tainted, load error
+
+Real servers, a real image, a canvas in the kernel. Start the lab: three origins on your machine.
+"""),
+    code("""
+import cors_lab
+lab = cors_lab.start()
+lab
+"""),
+    md("""
+`lab.site` plays the page that draws; `lab.cdn` is a foreign origin (another port, so another
+origin), `lab.other` another site. The kernel browser loads images the way Chromium does, from `lab.site`:
+"""),
+    code("""
+browser = cors_lab.Browser(lab.site)
+picture = browser.load_image(lab.site.url("picture.png"))
+print(picture.summary())
+"""),
+    md("Draw it on a canvas and read a pixel back, as `ctx.getImageData(8, 8, 1, 1)` would:"),
+    code("""
+canvas = cors_lab.LabCanvas(64, 48)
+canvas.draw_image(picture)
+canvas
+"""),
+    code("canvas.get_image_data(8, 8, 1, 1).ravel()   # RGBA of the red quadrant"),
+    md("""
+## Outcome 2: tainted
+
+**Predict:** the same picture, served by `lab.cdn`, drawn on a fresh canvas. Can the page read it?
+"""),
+    code("""
+foreign = browser.load_image(lab.cdn.url("picture.png"))
+tainted = cors_lab.LabCanvas(64, 48)
+tainted.draw_image(foreign)
+tainted.status()
+"""),
+    md("The picture is shown, exactly as in a browser, but reading it back throws:"),
+    code("tainted.get_image_data(8, 8, 1, 1)", "raises-exception"),
+    md("""
+That is the browser's own message. The response was *opaque* (no `crossorigin` attribute, another
+origin), and drawing opaque pixels clears the canvas's
+[origin-clean flag](https://html.spec.whatwg.org/multipage/canvas.html#concept-canvas-origin-clean).
+
+## Outcome 3: the image does not load
+
+**Predict:** now we ask for CORS with `crossorigin="anonymous"`, but the server sends no
+`Access-Control-Allow-Origin`.
+"""),
+    code("""
+refused = browser.load_image(lab.cdn.url("picture.png"), crossorigin="anonymous")
+print(refused.summary())
+"""),
+    md("Not a taint: a network error. There is nothing to draw, and drawing a broken image throws:"),
+    code("cors_lab.LabCanvas(64, 48).draw_image(refused)", "raises-exception"),
+    md("When the server approves with `Access-Control-Allow-Origin: *`, the foreign picture is readable like our own:"),
+    code("""
+approved = browser.load_image(lab.cdn.url("picture.png", acao="*"), crossorigin="anonymous")
+canvas = cors_lab.LabCanvas(64, 48)
+canvas.draw_image(approved)
+canvas.get_image_data(8, 8, 1, 1).ravel()
+"""),
+    md("""
+What the servers saw — note the `Origin` header, sent only in CORS mode, and the `Sec-Fetch-Mode`:
+"""),
+    code("lab.cdn.log"),
+    md("""
+The same three verdicts come from the model without any server: `cors_lab.predict` (see `00-start-here`).
+Next: [02 · The CORS check, byte by byte](02-the-cors-check.ipynb).
+"""),
+]
+
+NOTEBOOKS["03-why-tainting"] = [
+    md("""
+# 03 · Why the canvas gets tainted: your private pictures
+
+Browsers send your cookies with a plain `<img>`, even to another origin. So an image can show
+something private, and the page that embeds it must not read its pixels.
+"""),
+    code("""
+import cors_lab
+lab = cors_lab.start()
+browser = cors_lab.Browser(lab.site)
+"""),
+    md("""
+`secret.png` on `lab.cdn` depends on who is logged in there. Log in as alice (a top-level visit,
+which sets a cookie), then embed the picture from the page at `lab.site`:
+"""),
+    code("""
+browser.login(lab.cdn.login_url("alice"))
+secret = browser.load_image(lab.cdn.url("secret.png"))
+print(secret.hops[0].request.cookies_why)
+"""),
+    md("""
+The cookie went along (same site: ports do not count for sites), so the picture shows alice's
+private colour. It is on screen, but the page cannot read it:
+"""),
+    code("""
+canvas = cors_lab.LabCanvas(64, 48)
+canvas.draw_image(secret)
+canvas.get_image_data(32, 40, 1, 1)
+""", "raises-exception"),
+    md("""
+If it could, any page you visit could read your bank's charts, your mail's avatars, your intranet.
+**Predict:** with `crossorigin="anonymous"` and `Access-Control-Allow-Origin: *` the image is readable.
+Whose picture is it?
+"""),
+    code("""
+anon = browser.load_image(lab.cdn.url("secret.png", acao="*"), crossorigin="anonymous")
+print(anon.hops[0].request.cookies_why)
+canvas = cors_lab.LabCanvas(64, 48)
+canvas.draw_image(anon)
+canvas
+"""),
+    md("""
+The logged-out picture: `anonymous` means no cookies on a cross-origin request, so `*` can never leak
+a private image. To read alice's picture the server must name the page's origin **and** allow
+credentials; then the page gets it because the server said so:
+"""),
+    code("""
+knobs = dict(acao=lab.site.origin, acac=True)
+mine = browser.load_image(lab.cdn.url("secret.png", **knobs), crossorigin="use-credentials")
+canvas = cors_lab.LabCanvas(64, 48)
+canvas.draw_image(mine)
+canvas.get_image_data(32, 40, 1, 1).ravel()
+"""),
+    md("""
+What the server saw, request by request (the cookie column lists only the lab's own cookies;
+anything else your browser holds, such as Jupyter's login cookie, is counted, never shown):
+"""),
+    code("lab.cdn.log"),
+]
+
+NOTEBOOKS["06-save-to-localstorage"] = [
+    md("""
+# 06 · The guide's example: save a foreign image to `localStorage`
+
+MDN's guide ends by downloading an image from another origin, drawing it, and saving
+`canvas.toDataURL()` to `localStorage`. Here it is in Python, line for line, on the lab.
+The server uses the guide's Apache rule (`apache=True`).
+"""),
+    code("""
+import cors_lab
+from cors_lab import LabCanvas, LocalStorage, SecurityError
+lab = cors_lab.start()
+browser = cors_lab.Browser(lab.site)
+local_storage = LocalStorage(lab.site.origin)   # the page's origin's storage, kept on disk
+"""),
+    code("""
+def image_received(downloaded_img):
+    canvas = LabCanvas(downloaded_img.decoded.width, downloaded_img.decoded.height)
+    canvas.draw_image(downloaded_img)
+    try:
+        local_storage.set_item("saved-image-example", canvas.to_data_url("image/png"))
+        print("saved", len(local_storage.get_item("saved-image-example")), "characters")
+    except SecurityError as err:
+        print(f"Error: {err}")
+"""),
+    md("""
+`startDownload()` in the guide sets `crossOrigin = "Anonymous"` before `src`. **Predict** what happens
+with it, and then without it.
+"""),
+    code("""
+downloaded_img = browser.load_image(lab.cdn.url("picture.png", apache=True), crossorigin="Anonymous")
+image_received(downloaded_img)
+"""),
+    code("""
+downloaded_img = browser.load_image(lab.cdn.url("picture.png", apache=True))   # no crossOrigin
+image_received(downloaded_img)
+"""),
+    md("""
+Without the attribute the browser does not send `Origin`, so the Apache rule adds no header, and even
+with one a `no-cors` response stays opaque: `toDataURL()` throws, and the guide's `try`/`catch` logs it.
+What was saved survives a kernel restart, like the browser's `localStorage`:
+"""),
+    code("""
+saved = LocalStorage(lab.site.origin).get_item("saved-image-example")
+saved[:30]
+"""),
+    md("""
+Another origin has its own storage and sees nothing of it ([Web Storage](https://developer.mozilla.org/en-US/docs/Web/API/Web_Storage_API)):
+"""),
+    code("""
+print(LocalStorage(lab.cdn.origin).get_item("saved-image-example"))
 """),
 ]
 
