@@ -2,8 +2,8 @@
 
 Owns the lab's three origins, the URL knobs (builder and parser share one validator), redirects
 between the lab's own origins, the login cookie and the per-origin request log. It decides no CORS
-rule (that is ``cors_lab.spec``), binds 127.0.0.1 only and never reads the file system: images come
-from ``cors_lab.assets``.
+rule (that is ``cors_lab.spec``), binds 127.0.0.1 only and reads no file but the kit's own
+``trial.js`` (for ``/probe/trial.js``): images come from ``cors_lab.assets``.
 
 A lab has three origins on one loopback address, each its own ``ThreadingHTTPServer``-style server
 (HTTP/1.1, keep-alive, one thread per connection, ephemeral port)::
@@ -15,6 +15,12 @@ A lab has three origins on one loopback address, each its own ``ThreadingHTTPSer
 
 Endpoints: ``/img/<name>`` for each ``cors_lab.assets.ASSET_NAMES`` name, ``/login?user=alice``,
 ``/logout``. Anything else is 404 (and is logged). Knobs work on all three endpoints.
+
+``/probe`` is the live probe's page (``lab.site.probe_url()``): a small HTML page, no external
+resources, that loads ``/probe/trial.js`` (the kit's ``trial.js``) and answers its parent's
+``postMessage({type: "cors-lab-trial", id, spec})`` with ``{type: "cors-lab-result", id, result}``
+(see ``cors_lab.live``). Both take no knobs (a query string gets 400) and are sent ``no-store``
+with a Content-Security-Policy that allows only these scripts and framing by loopback pages.
 
 Knobs (query names; ``lab.cdn.url("picture.png", acao="*", vary="Origin")`` builds them)
 
@@ -61,6 +67,7 @@ Python API::
     lab = start(host="127.0.0.1")      # or "localhost"; idempotent; Lab() makes an extra lab
     lab.site, lab.cdn, lab.other       # LabOrigin: .origin .host .port .address .label
     lab.cdn.url("picture.png", **knobs) -> str        lab.cdn.login_url("alice", samesite="None")
+    lab.site.probe_url() -> str        # the live probe's page on this origin
     lab.chain([lab.cdn, lab.other, lab.site], "picture.png", hop_knobs={...}, **knobs) -> str
     lab.cdn.log, lab.log(), lab.clear_log()           RequestLog: a list of LogEntry, shown as a table
     lab.stop()                         # also on leaving ``with start() as lab:`` and at exit
@@ -75,7 +82,9 @@ status and headers. Nothing is printed per request.
 from __future__ import annotations
 
 import atexit
+import base64
 import email.utils
+import hashlib
 import html
 import http
 import http.server
@@ -92,6 +101,7 @@ import weakref
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qsl, quote
 
 from .errors import UsageError
@@ -105,6 +115,7 @@ __all__ = [
     "Lab",
     "LabOrigin",
     "LogEntry",
+    "PROBE_PATH",
     "RequestLog",
     "encode_knobs",
     "parse_knobs",
@@ -557,6 +568,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             status, error = 404, _not_found_reason()
             body = f"404 Not Found: {error}\n".encode()
             headers.append("Content-Type", "text/plain; charset=utf-8")
+        elif endpoint in ("probe", "probe-script"):
+            if query:
+                status, error = 400, f"{path} takes no knobs; open {PROBE_PATH} as it is (lab.site.probe_url())."
+                body = f"400 Bad Request: {error}\n".encode()
+                headers.append("Content-Type", "text/plain; charset=utf-8")
+            else:
+                try:
+                    status, headers, body = _probe_response(endpoint)
+                except OSError as err:  # trial.js missing from the installed package
+                    status, error = 500, f"{type(err).__name__}: {err}"
+                    headers = HeaderList([("Content-Type", "text/plain; charset=utf-8")])
+                    body = f"500 Internal Server Error: {error}\n".encode("utf-8", "backslashreplace")
         else:
             try:
                 knobs = parse_knobs(query, endpoint=endpoint, allowed_origins=origin_server.lab.origin_names)
@@ -636,6 +659,10 @@ def _route(path: str) -> tuple[str | None, str | None]:
         return "login", None
     if path == "/logout":
         return "logout", None
+    if path == PROBE_PATH:
+        return "probe", None
+    if path == PROBE_SCRIPT_PATH:
+        return "probe-script", None
     if path.startswith(ASSET_PREFIX):
         name = path[len(ASSET_PREFIX) :]
         if name in _asset_names():
@@ -650,7 +677,10 @@ def _asset_names() -> tuple[str, ...]:
 
 
 def _not_found_reason() -> str:
-    return f"the lab serves {ASSET_PREFIX}<name> for <name> in {', '.join(_asset_names())}, /login?user=NAME and /logout."
+    return (
+        f"the lab serves {ASSET_PREFIX}<name> for <name> in {', '.join(_asset_names())}, /login?user=NAME, "
+        f"/logout and the live probe's {PROBE_PATH}."
+    )
 
 
 def _respond(endpoint, name, path, knobs: Knobs, cookies, request_origin) -> tuple[int, HeaderList, bytes]:
@@ -702,6 +732,100 @@ def _respond(endpoint, name, path, knobs: Knobs, cookies, request_origin) -> tup
     if knobs.truncate is not None:
         body = body[: knobs.truncate]
     return status, headers, body
+
+
+# --------------------------------------------------------------------------------------------------
+# The live probe's page: trial.js in a page on this origin, driven by its parent with postMessage.
+
+PROBE_PATH = "/probe"
+PROBE_SCRIPT_PATH = "/probe/trial.js"
+TRIAL_JS = Path(__file__).with_name("trial.js")
+
+# The parent (the notebook page) names its own origin in the fragment, ``#parent=http://host:port``
+# (fragments never reach a server or a log). Messages from any other origin are ignored and replies
+# go to that origin only; without it, replies use targetOrigin "*": a result is the image's verdict,
+# a DOMException name and message, an origin and one pixel, never a cookie or other secret.
+_PROBE_SCRIPT = """(function () {
+  "use strict";
+  var status = document.getElementById("status");
+  var wanted = new URLSearchParams(location.hash.slice(1)).get("parent");
+  var parentOrigin = wanted && /^https?:\\/\\/[^\\/?#]+$/.test(wanted) ? wanted : null;
+  var target = parentOrigin || "*";
+  var runs = 0;
+  function say(text) { status.textContent = text; }
+  if (window.parent === window) {
+    say("cors-lab probe on " + self.origin + ": this page does nothing on its own; LiveProbe embeds it.");
+    return;
+  }
+  if (typeof globalThis.corsLabTrial !== "function") {
+    say("cors-lab probe on " + self.origin + ": trial.js did not load.");
+    parent.postMessage({type: "cors-lab-probe-broken", page: self.origin, message: "trial.js did not load"}, target);
+    return;
+  }
+  addEventListener("message", function (event) {
+    var data = event.data;
+    if (event.source !== window.parent || !data || data.type !== "cors-lab-trial") return;
+    if (parentOrigin && event.origin !== parentOrigin) return;
+    Promise.resolve().then(function () { return globalThis.corsLabTrial(data.spec); }).then(
+      function (result) { return result; },
+      function (e) { return {error: ((e && e.name) || "Error") + ": " + ((e && e.message) || e)}; }
+    ).then(function (result) {
+      runs += 1;
+      say("cors-lab probe on " + self.origin + ": " + runs + " experiment" + (runs === 1 ? "" : "s") + " run.");
+      parent.postMessage({type: "cors-lab-result", id: data.id, result: result}, target);
+    });
+  });
+  say("cors-lab probe on " + self.origin + ": ready.");
+  parent.postMessage({type: "cors-lab-ready", page: self.origin, operations: globalThis.corsLabOperations}, target);
+})();"""
+
+_PROBE_STYLE = (
+    "html,body{margin:0;background:transparent}"
+    "body{font:12px/1.4 system-ui,sans-serif;color:#555;padding:2px 4px;overflow:hidden;white-space:nowrap}"
+)
+
+
+def _csp_hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+PROBE_PAGE = (
+    "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>cors-lab probe</title>\n"
+    f"<style>{_PROBE_STYLE}</style></head>\n"
+    "<body><span id=\"status\">cors-lab probe: loading trial.js...</span>\n"
+    f"<script src=\"{PROBE_SCRIPT_PATH}\"></script>\n"
+    f"<script>{_PROBE_SCRIPT}</script>\n</body></html>\n"
+)
+# Scripts: trial.js from here and the listener above, nothing else; images from anywhere (the trial
+# loads whatever URL the learner gives); framing by loopback pages only (the notebook page).
+PROBE_CSP = "; ".join(
+    (
+        "default-src 'none'",
+        f"script-src 'self' {_csp_hash(_PROBE_SCRIPT)}",
+        f"style-src {_csp_hash(_PROBE_STYLE)}",
+        "img-src * data: blob:",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'self' http://127.0.0.1:* http://localhost:*",
+    )
+)
+
+
+def _probe_response(endpoint: str) -> tuple[int, HeaderList, bytes]:
+    if endpoint == "probe":
+        body, content_type = PROBE_PAGE.encode("utf-8"), "text/html; charset=utf-8"
+    else:
+        body, content_type = TRIAL_JS.read_bytes(), "text/javascript; charset=utf-8"
+    headers = HeaderList(
+        [
+            ("Content-Type", content_type),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
+    )
+    if endpoint == "probe":
+        headers.append("Content-Security-Policy", PROBE_CSP)
+    return 200, headers, body
 
 
 _asset_cache: dict[tuple[str, str | None], object] = {}
@@ -864,6 +988,10 @@ class LabOrigin:
     def login_url(self, user: str, *, samesite: str = "Lax", **knobs: object) -> str:
         """``/login?user=...``: answers with ``Set-Cookie: cors_lab_user=<user>; Path=/; SameSite=...``."""
         return self._build("/login", "login", {"user": user, "samesite": samesite if samesite != "Lax" else None, **knobs})
+
+    def probe_url(self) -> str:
+        """``/probe``: the live probe's page on this origin (``cors_lab.live.LiveProbe`` embeds it)."""
+        return f"{self.origin}{PROBE_PATH}"
 
     def logout_url(self, **knobs: object) -> str:
         """``/logout``: answers with a ``Set-Cookie`` that deletes ``cors_lab_user``."""

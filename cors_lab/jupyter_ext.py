@@ -1,0 +1,156 @@
+"""A Jupyter server extension: the lab's pictures from Jupyter's own origin, for one-origin setups.
+
+Owns one handler, ``GET|HEAD {base_url}cors-lab/img/<name>?<knobs>``, for Binder and JupyterHub, where
+every port sits behind one origin and the lab's loopback servers are out of the browser's reach. It
+serves only ``cors_lab.assets`` pictures, with the lab servers' own URL knobs and response rules
+(``cors_lab.servers``), and answers without authentication: a sandboxed ``srcdoc`` iframe (origin
+``null``) sends no cookies, so an authenticated URL would only redirect it to the login page. It must
+not serve anything else, read or set cookies, redirect, or need a token anywhere.
+
+Knobs here: ``acao``, ``acac``, ``vary``, ``cache``, ``apache``, ``status`` (no 3xx), ``ctype``,
+``truncate``, ``nosniff``, ``nonce``. Not here: ``to`` (there is no second origin to send to),
+``delay`` (it would hold a server thread), ``user``/``samesite`` (no logins).
+
+Enable it with ``jupyter server extension enable cors_lab.jupyter_ext`` (the package also ships
+``jupyter-config/jupyter_server_config.d/cors_lab.json``, and binder/postBuild runs the command).
+Measured here (JupyterLab 4.6.6, jupyter_server 2.21, and JupyterHub 6.1.1): from a sandboxed srcdoc
+iframe, ``crossorigin="anonymous"`` images from this handler are readable with ACAO ``*`` or ``null``
+and fire ``error`` without ACAO; the server sees ``Origin: null`` and no cookie.
+See https://jupyter-server.readthedocs.io/en/latest/developers/extensions.html
+"""
+
+from __future__ import annotations
+
+import http
+from typing import Any
+
+from .errors import UsageError
+
+__all__ = ["ASSET_ROUTE", "asset_path", "handler_class"]
+
+ASSET_ROUTE = "cors-lab/img/"  # under the server's base_url
+_NOT_HERE = {
+    "to": "this server is the only origin here, so it cannot redirect to another one",
+    "delay": "delays would hold one of Jupyter's own server threads",
+    "user": "there are no logins here",
+    "samesite": "there are no logins here",
+}
+# Headers Jupyter adds to every answer, removed so the picture's answer is exactly the lab servers'.
+_JUPYTER_DEFAULTS = (
+    "Content-Security-Policy",
+    "X-Content-Type-Options",
+    "Access-Control-Allow-Origin",
+    "Access-Control-Allow-Credentials",
+    "Content-Type",
+)
+
+
+def check_knobs(query: str):
+    """The validated knobs of one request; ``UsageError`` with the reason for anything not served here."""
+    from urllib.parse import parse_qsl
+
+    from .servers import parse_knobs
+
+    for name, _ in parse_qsl(query, keep_blank_values=True):
+        if name in _NOT_HERE:
+            raise UsageError(f"Knob {name} does not work on the Jupyter server extension: {_NOT_HERE[name]}.")
+    knobs = parse_knobs(query, endpoint="img", allowed_origins=())
+    if knobs.final_status in (301, 302, 303, 307, 308):  # pragma: no cover - parse_knobs needs `to` for these
+        raise UsageError("Redirects do not work on the Jupyter server extension.")
+    return knobs
+
+
+def asset_path(base_url: str, name: str, **knobs: object) -> str:
+    """The root-relative URL of picture ``name`` on the extension, e.g. ``/user/x/cors-lab/img/picture.png?acao=*``."""
+    from .servers import _asset_names, _query, encode_knobs
+
+    if name not in _asset_names():
+        raise UsageError(f"No asset {name!r}; the lab serves {', '.join(_asset_names())}.")
+    pairs = encode_knobs(knobs)
+    query = _query(pairs)
+    check_knobs(query)
+    base = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
+    return f"{base}{ASSET_ROUTE}{name}" + (f"?{query}" if query else "")
+
+
+def handler_class() -> type:
+    """The tornado handler (built on first use so importing this module needs no jupyter_server)."""
+    from jupyter_server.auth.decorator import allow_unauthenticated
+    from jupyter_server.base.handlers import JupyterHandler
+
+    from .servers import NO_BODY_STATUSES, _asset_names, _respond
+
+    class AssetHandler(JupyterHandler):
+        """The kit's pictures, with URL-driven CORS headers, for pages with an opaque origin."""
+
+        def compute_etag(self) -> None:  # no ETag/304 dance: the same answer as the lab servers
+            return None
+
+        def check_xsrf_cookie(self) -> None:  # GET and HEAD only; nothing here changes state
+            return None
+
+        @allow_unauthenticated
+        def get(self, name: str) -> None:
+            self._answer(name, send_body=True)
+
+        @allow_unauthenticated
+        def head(self, name: str) -> None:
+            self._answer(name, send_body=False)
+
+        def _plain(self, status: int, text: str) -> None:
+            self._clear_jupyter_headers()
+            self.set_status(status, _phrase(status))
+            self.set_header("Content-Type", "text/plain; charset=utf-8")
+            self.set_header("Cache-Control", "no-store")
+            self.finish(f"{status} {_phrase(status)}: {text}\n")
+
+        def _clear_jupyter_headers(self) -> None:
+            for header in _JUPYTER_DEFAULTS + tuple(self.settings.get("headers", {})):
+                self.clear_header(header)
+
+        def _answer(self, name: str, *, send_body: bool) -> None:
+            if name not in _asset_names():
+                self._plain(404, f"the extension serves {ASSET_ROUTE}<name> for <name> in {', '.join(_asset_names())}.")
+                return
+            try:
+                knobs = check_knobs(self.request.query)
+            except UsageError as err:
+                self._plain(400, str(err))
+                return
+            # The lab servers' own response rules; no cookies are read (an opaque page sends none).
+            status, headers, body = _respond("img", name, self.request.path, knobs, {}, self.request.headers.get("Origin"))
+            self._clear_jupyter_headers()
+            self.set_status(status, _phrase(status))
+            for header_name, value in headers:
+                self.add_header(header_name, value)
+            if status in NO_BODY_STATUSES:
+                self.finish()
+                return
+            if not send_body:
+                self.set_header("Content-Length", str(len(body)))
+                self.finish()
+                return
+            self.finish(body)
+
+    return AssetHandler
+
+
+def _phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    return [{"module": "cors_lab.jupyter_ext"}]
+
+
+def _load_jupyter_server_extension(server_app: Any) -> None:
+    """Add the picture handler under the server's base_url."""
+    from jupyter_server.utils import url_path_join
+
+    web_app = server_app.web_app
+    route = url_path_join(web_app.settings["base_url"], ASSET_ROUTE, r"([A-Za-z0-9_.-]+)")
+    web_app.add_handlers(".*$", [(route, handler_class())])
+    server_app.log.info("cors-lab: serving the lab's pictures at %s", url_path_join(web_app.settings["base_url"], ASSET_ROUTE))
