@@ -288,6 +288,21 @@ class LiveProbe(ipywidgets.VBox):
             )
         return " ".join(problems) or None
 
+    @property
+    def note(self) -> str:
+        """In plain words, what the page the experiments run in is, and why."""
+        if self.mode == "site":
+            return (f"Experiments run in a page on the lab's site origin ({self.lab.site.origin}); pictures come "
+                    f"from lab.cdn ({self.lab.cdn.origin}), another origin on the same site.")
+        why = (f"{self.one_origin}. " if self.one_origin else "") + (
+            "Behind one origin (Binder, JupyterHub) every port is the notebook's own origin, and the lab's "
+            "servers are on the server machine, out of your browser's reach. ")
+        return why + (
+            "So the experiments run in a sandboxed page whose origin is opaque (null), and the pictures come "
+            "from the kit's Jupyter server extension on the notebook's origin: to that page, a real "
+            "cross-origin server. It sends Origin: null and no cookies, so only ACAO * or null makes a "
+            "picture readable.")
+
     # -- asking ----------------------------------------------------------------------------------
 
     def url(self, name: str, **knobs: object) -> str:
@@ -375,7 +390,11 @@ class LiveProbe(ipywidgets.VBox):
         if found is not None:
             return found
         if _in_kernel_thread():
-            raise self._timeout_error(tid, None)
+            err = self._timeout_error(tid, None)
+            raise LiveProbeTimeout(
+                f"{err} Widget messages reach the kernel between cells, so a cell that waits cannot receive "
+                f"the answer: run probe.wait({tid!r}) in a later cell, or `await` the ticket inside this one."
+            )
         deadline = time.monotonic() + timeout
         with self._arrived:
             while True:
@@ -475,6 +494,8 @@ class LiveProbe(ipywidgets.VBox):
     def _html(self) -> str:
         problem = self.problem
         parts = [f'<div class="cors-lab-live-status"><b>In the kernel:</b> {html.escape(self.status)}</div>']
+        if self.mode == "opaque":
+            parts.append(f'<div class="cors-lab-live-note" style="color:#444;margin:2px 0">{html.escape(self.note)}</div>')
         if problem:
             parts.append(f'<div class="cors-lab-live-problem" style="{_PROBLEM_STYLE}">{html.escape(problem)}</div>')
         rows = [_result_rows(t, self.results.get(tid), self.failures.get(tid), self.lab)

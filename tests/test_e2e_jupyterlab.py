@@ -66,11 +66,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _write_notebook(path: Path) -> None:
+def _write_notebook(path: Path, cells: list[str] = CELLS) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
     nbformat.write(nb, path)
 
 
@@ -155,7 +155,8 @@ class JupyterServer:
         self.proc = None
 
 
-def _kernel_report(server: JupyterServer, kernel_id: str, want: set[str], timeout: float = 20) -> dict:
+def _kernel_report(server: JupyterServer, kernel_id: str, want: set[str], timeout: float = 20,
+                   code: str = REPORT) -> dict:
     """Ask the kernel what reached it, until every wanted ticket is in probe.results (or time is up)."""
     from jupyter_client import BlockingKernelClient
 
@@ -168,7 +169,7 @@ def _kernel_report(server: JupyterServer, kernel_id: str, want: set[str], timeou
         while True:
             out: list[str] = []
             reply = client.execute_interactive(
-                REPORT, timeout=10, store_history=False,
+                code, timeout=10, store_history=False,
                 output_hook=lambda m: out.append(m["content"].get("text", "")) if m["msg_type"] == "stream" else None,
             )
             assert reply["content"]["status"] == "ok", reply["content"]
@@ -188,7 +189,8 @@ KERNEL_IDLE = """() => {
 }"""
 
 
-def _run_notebook_in(chromium, server: JupyterServer, page_path: str, shot: Path) -> dict:
+def _run_notebook_in(chromium, server: JupyterServer, page_path: str, shot: Path,
+                     tickets: tuple[str, ...] = ("t1", "t2", "t3"), report_code: str = REPORT) -> dict:
     context = chromium.new_context(viewport={"width": 1200, "height": 1300})
     page = context.new_page()
     console: list[str] = []
@@ -211,10 +213,10 @@ def _run_notebook_in(chromium, server: JupyterServer, page_path: str, shot: Path
         probe = page.locator(".cors-lab-live-probe")
         try:
             page.wait_for_function(
-                """() => { const el = document.querySelector(".cors-lab-live-probe");
+                """(tickets) => { const el = document.querySelector(".cors-lab-live-probe");
                            const done = el ? el.dataset.corsLabDone.split(" ") : [];
-                           return ["t1", "t2", "t3"].every((t) => done.includes(t)); }""",
-                timeout=PROBE_DONE_MS,
+                           return tickets.every((t) => done.includes(t)); }""",
+                arg=list(tickets), timeout=PROBE_DONE_MS,
             )
         except Exception as err:
             state = probe.evaluate("el => ({...el.dataset})") if probe.count() else None
@@ -224,12 +226,12 @@ def _run_notebook_in(chromium, server: JupyterServer, page_path: str, shot: Path
         timings["run_all_to_done_s"] = time.perf_counter() - t1
         assert probe.get_attribute("data-cors-lab-state") == "ready"
         assert probe.get_attribute("data-cors-lab-problem") in (None, "")
-        report = _kernel_report(server, kernel_id, {"t1", "t2", "t3"})
+        report = _kernel_report(server, kernel_id, set(tickets), code=report_code)
         # Let the kernel's last widget updates (results table, comparison) reach the page.
         page.wait_for_function(
-            """() => document.querySelectorAll(".cors-lab-live-results tr[data-ticket]").length === 3
+            """(n) => document.querySelectorAll(".cors-lab-live-results tr[data-ticket]").length === n
                      && !document.body.innerText.includes("waiting for the browser")""",
-            timeout=10_000,
+            arg=len(tickets), timeout=10_000,
         )
         page.locator(".cors-lab-live").scroll_into_view_if_needed()
         page.screenshot(path=str(shot), full_page=False)
@@ -299,3 +301,81 @@ def test_live_probe_in_notebook7(chromium, tmp_path, capsys):
     _check(report, shot)
     with capsys.disabled():
         print("\n" + _summary("Notebook 7", report))
+
+
+# -- one origin: the opaque-origin probe and the kit's server extension --------------------------
+
+OPAQUE_CELLS = [
+    "import cors_lab\nfrom cors_lab.live import LiveProbe\nlab = cors_lab.start(host=\"127.0.0.1\")",
+    "probe = LiveProbe(lab, mode=\"opaque\")  # what Binder and JupyterHub get (mode=\"auto\" there)\nprobe",
+    "star = probe.run(probe.url(\"picture.png\", acao=\"*\", nonce=True), \"anonymous\")\n"
+    "null = probe.run(probe.url(\"picture.png\", acao=\"null\", nonce=True), \"anonymous\")\n"
+    "exact = probe.run(probe.url(\"picture.png\", acao=lab.site.origin, nonce=True), \"anonymous\")\n"
+    "none = probe.run(probe.url(\"picture.png\", nonce=True), \"anonymous\")\n"
+    "plain = probe.run(probe.url(\"picture.png\", nonce=True))",
+]
+OPAQUE_REPORT = """
+import json as _json
+print("REPORT" + _json.dumps({
+    "results": {k: [type(v).__name__, v.engine, v.load, v.readback, v.exception, v.page, v.message,
+                    v.pixel and list(v.pixel)] for k, v in probe.results.items()},
+    "failures": probe.failures, "problem": probe.problem, "status": probe.status, "errors": probe.errors,
+    "urls": {k: t.url for k, t in probe.tickets.items()},
+}))
+"""
+
+
+def test_extension_serves_pictures_without_a_token(tmp_path):
+    server = JupyterServer("lab", tmp_path)
+    try:
+        server.start()
+        base = f"{server.url}/cors-lab/img"
+        r = requests.get(f"{base}/picture.png?acao=*&vary=Origin", headers={"Origin": "null"}, timeout=10,
+                         allow_redirects=False)
+        assert r.status_code == 200 and r.headers["Content-Type"] == "image/png"
+        assert r.headers["Access-Control-Allow-Origin"] == "*" and r.headers["Vary"] == "Origin"
+        for absent in ("Set-Cookie", "Content-Security-Policy", "X-Content-Type-Options", "Etag"):
+            assert absent not in r.headers, absent
+        plain = requests.get(f"{base}/picture.png", timeout=10, allow_redirects=False)
+        assert plain.status_code == 200 and "Access-Control-Allow-Origin" not in plain.headers
+        assert plain.content == r.content
+        head = requests.head(f"{base}/picture.png", timeout=10, allow_redirects=False)
+        assert head.status_code == 200 and int(head.headers["Content-Length"]) == len(r.content)
+        apache = requests.get(f"{base}/picture.png?apache=1", headers={"Origin": "null"}, timeout=10)
+        assert "Access-Control-Allow-Origin" not in apache.headers  # SetEnvIf Origin ":" does not match "null"
+        bad = requests.get(f"{base}/picture.png?to=http://127.0.0.1:1/", timeout=10, allow_redirects=False)
+        assert bad.status_code == 400 and "cannot redirect" in bad.text
+        for path in ("/nope.png", "/..%2Fservers.py", "/picture.png.bak"):
+            assert requests.get(base + path, timeout=10, allow_redirects=False).status_code == 404, path
+        # Everything else on the server still needs the token.
+        assert requests.get(f"{server.url}/api/contents", timeout=10, allow_redirects=False).status_code == 403
+    finally:
+        server.stop()
+
+
+def test_opaque_probe_in_jupyterlab(chromium, tmp_path, capsys):
+    ARTIFACTS.mkdir(exist_ok=True)
+    _write_notebook(tmp_path / "live.ipynb", OPAQUE_CELLS)
+    server = JupyterServer("lab", tmp_path)
+    try:
+        server.start()
+        shot = ARTIFACTS / "e2e-jupyterlab-opaque.png"
+        report = _run_notebook_in(chromium, server, f"/lab/workspaces/e2e{secrets.token_hex(4)}/tree/live.ipynb",
+                                  shot, tickets=("t1", "t2", "t3", "t4", "t5"), report_code=OPAQUE_REPORT)
+    finally:
+        server.stop()
+    assert report["failures"] == {} and report["errors"] == [] and report["problem"] is None
+    assert report["status"].startswith("ready:") and "in a page on null" in report["status"]
+    assert report["urls"]["t1"].startswith("/cors-lab/img/picture.png?acao=*")
+    verdicts = {k: tuple(v[2:6]) for k, v in report["results"].items()}
+    assert verdicts == {
+        "t1": ("load", "ok", None, "null"),  # ACAO * : readable from an opaque origin
+        "t2": ("load", "ok", None, "null"),  # ACAO null: the serialized opaque origin matches
+        # An exact origin never matches "null"; no ACAO fails the CORS check. Both: error event, and
+        # drawing the broken image throws InvalidStateError.
+        "t3": ("error", None, "InvalidStateError", "null"),
+        "t4": ("error", None, "InvalidStateError", "null"),
+        "t5": ("load", "SecurityError", "SecurityError", "null"),  # no crossorigin: loads, taints
+    }
+    for line in report["console"]:
+        assert not line.startswith("pageerror"), line
