@@ -390,10 +390,14 @@ class LiveProbe(ipywidgets.VBox):
         if found is not None:
             return found
         if _in_kernel_thread():
-            err = self._timeout_error(tid, None)
+            hint = (f"Widget messages reach the kernel between cells, so a cell that waits cannot receive the "
+                    f"answer: run probe.wait({tid!r}) in a later cell, or `await` the ticket inside this one.")
+            if self.attached:
+                raise LiveProbeTimeout(f"{self._timeout_error(tid, None)} {hint}")
             raise LiveProbeTimeout(
-                f"{err} Widget messages reach the kernel between cells, so a cell that waits cannot receive "
-                f"the answer: run probe.wait({tid!r}) in a later cell, or `await` the ticket inside this one."
+                f"No answer from the browser for {tid} yet, and no word from a browser at all. {hint} "
+                f"(Under Run All even the browser's first message is still queued.) If no browser shows this "
+                f"notebook (nbval, a bare kernel), none will come: {NO_BROWSER}."
             )
         deadline = time.monotonic() + timeout
         with self._arrived:
@@ -492,12 +496,10 @@ class LiveProbe(ipywidgets.VBox):
         self.view.value = self._html()
 
     def _html(self) -> str:
-        problem = self.problem
+        # Problems are shown once, by the page (live.js sees them first-hand); Python has probe.problem.
         parts = [f'<div class="cors-lab-live-status"><b>In the kernel:</b> {html.escape(self.status)}</div>']
         if self.mode == "opaque":
             parts.append(f'<div class="cors-lab-live-note" style="color:#444;margin:2px 0">{html.escape(self.note)}</div>')
-        if problem:
-            parts.append(f'<div class="cors-lab-live-problem" style="{_PROBLEM_STYLE}">{html.escape(problem)}</div>')
         rows = [_result_rows(t, self.results.get(tid), self.failures.get(tid), self.lab)
                 for tid, t in self.tickets.items()]
         if rows:

@@ -190,7 +190,8 @@ KERNEL_IDLE = """() => {
 
 
 def _run_notebook_in(chromium, server: JupyterServer, page_path: str, shot: Path,
-                     tickets: tuple[str, ...] = ("t1", "t2", "t3"), report_code: str = REPORT) -> dict:
+                     tickets: tuple[str, ...] = ("t1", "t2", "t3"), report_code: str = REPORT,
+                     expect_problem: bool = False) -> dict:
     context = chromium.new_context(viewport={"width": 1200, "height": 1300})
     page = context.new_page()
     console: list[str] = []
@@ -225,7 +226,7 @@ def _run_notebook_in(chromium, server: JupyterServer, page_path: str, shot: Path
                                  f"server log:\n{server.tail()}") from err
         timings["run_all_to_done_s"] = time.perf_counter() - t1
         assert probe.get_attribute("data-cors-lab-state") == "ready"
-        assert probe.get_attribute("data-cors-lab-problem") in (None, "")
+        assert (probe.get_attribute("data-cors-lab-problem") == "1") is expect_problem
         report = _kernel_report(server, kernel_id, set(tickets), code=report_code)
         # Let the kernel's last widget updates (results table, comparison) reach the page.
         page.wait_for_function(
@@ -379,3 +380,46 @@ def test_opaque_probe_in_jupyterlab(chromium, tmp_path, capsys):
     }
     for line in report["console"]:
         assert not line.startswith("pageerror"), line
+
+
+# -- Jupyter at localhost, the lab at 127.0.0.1: cross-site, said plainly; wait() never blocks a cell ---
+
+MISMATCH_CELLS = [
+    "import time\nimport cors_lab\nfrom cors_lab.live import LiveProbe, LiveProbeTimeout\n"
+    "lab = cors_lab.start(host=\"127.0.0.1\")  # but this page is at localhost",
+    "probe = LiveProbe(lab)\nprobe",
+    "ticket = probe.run(lab.cdn.url(\"picture.png\", acao=\"*\"), \"anonymous\")",
+    "t0 = time.perf_counter()\ntry:\n    waited = repr(probe.wait(ticket, timeout=30))\n"
+    "except LiveProbeTimeout as err:\n    waited = str(err)\nblocked_s = time.perf_counter() - t0",
+]
+MISMATCH_REPORT = """
+import json as _json
+print("REPORT" + _json.dumps({
+    "results": {k: [type(v).__name__, v.engine, v.load, v.readback, v.exception, v.page, v.message, None]
+                for k, v in probe.results.items()},
+    "problem": probe.problem, "status": probe.status, "errors": probe.errors,
+    "waited": waited, "blocked_s": blocked_s,
+}))
+"""
+
+
+def test_host_mismatch_is_named_with_its_fix(chromium, tmp_path):
+    ARTIFACTS.mkdir(exist_ok=True)
+    _write_notebook(tmp_path / "live.ipynb", MISMATCH_CELLS)
+    server = JupyterServer("lab", tmp_path)
+    try:
+        server.start()
+        server.url = server.url.replace("127.0.0.1", "localhost")  # what the browser uses
+        shot = ARTIFACTS / "e2e-jupyterlab-host-mismatch.png"
+        report = _run_notebook_in(chromium, server, f"/lab/workspaces/e2e{secrets.token_hex(4)}/tree/live.ipynb",
+                                  shot, tickets=("t1",), report_code=MISMATCH_REPORT, expect_problem=True)
+    finally:
+        server.stop()
+    assert 'cors_lab.start(host="localhost")' in report["problem"]
+    assert "Your browser opened Jupyter at localhost, but the lab runs as 127.0.0.1" in report["problem"]
+    assert 'cors_lab.start(host="localhost")' in report["page_text"]  # the widget says it too
+    # The experiment itself still runs (a cross-site iframe loads images), and reached the kernel.
+    assert report["results"]["t1"][2:5] == ["load", "ok", None]
+    # In a cell, wait() cannot receive the answer, so it returns at once with the explanation.
+    assert report["blocked_s"] < 1.0
+    assert "later cell" in report["waited"] or report["waited"].startswith("Outcome("), report["waited"]

@@ -335,7 +335,7 @@ def test_host_mismatch_names_the_fix(lab, probe):
     assert f'cors_lab.start(host="{other}")' in probe.problem
     assert "cross-site" in probe.problem
     assert "see probe.problem" in repr(probe)
-    assert "cors-lab-live-problem" in probe.view.value
+    assert "cors-lab-live-problem" not in probe.view.value  # the page shows it (live.js), once
 
 
 def test_one_origin_page_points_to_the_opaque_probe(lab, probe):
@@ -387,6 +387,16 @@ def test_wait_in_a_notebook_cell_never_blocks(lab, probe, monkeypatch):
     assert time.perf_counter() - t0 < 0.5
     answer(probe, "t1", tainted(lab))  # between cells
     assert probe.wait(ticket).readback == "SecurityError"
+
+
+def test_wait_in_a_cell_before_the_browser_spoke_explains_run_all(lab, probe, monkeypatch):
+    monkeypatch.setattr(live, "_in_kernel_thread", lambda: True)
+    ticket = probe.run(lab.cdn.url("picture.png"))
+    with pytest.raises(LiveProbeTimeout) as info:
+        probe.wait(ticket)
+    text = str(info.value)
+    assert text.startswith("No answer from the browser for t1 yet, and no word from a browser at all.")
+    assert "later cell" in text and "Run All" in text and text.endswith(f"none will come: {NO_BROWSER}.")
 
 
 def test_wait_blocks_until_the_answer_arrives_from_another_thread(lab, probe):
