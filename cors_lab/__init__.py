@@ -16,6 +16,7 @@ from .outcome import Outcome
 from .predict import OPERATIONS, predict
 from .browser import Browser
 from .labcanvas import LabCanvas
+from .live import LiveProbe, compare
 from .servers import Lab, start
 from .storage import LocalStorage
 
@@ -26,6 +27,7 @@ __all__ = sorted(
         "InvalidStateError",
         "Lab",
         "LabCanvas",
+        "LiveProbe",
         "LocalStorage",
         "NetworkError",
         "OPERATIONS",
@@ -33,6 +35,7 @@ __all__ = sorted(
         "QuotaExceededError",
         "SecurityError",
         "UsageError",
+        "compare",
         "predict",
         "start",
     ]

@@ -633,6 +633,7 @@ class Comparison:
         self.probe = probe
         self.ticket = ticket
         self.widget: ipywidgets.HTML | None = None
+        self.loaded = None  # the kernel browser's LoadResult, set by compare()
         if probe is not None and ticket is not None:
             self.widget = ipywidgets.HTML(self._html())
             probe._listeners.append(self._on_live)
@@ -728,12 +729,14 @@ class Comparison:
 
 
 def compare(lab: Any, url: str, crossorigin: str | None = None, operation: str = "getImageData",
-            probe: LiveProbe | None = None) -> Comparison:
+            probe: LiveProbe | None = None, *, browser: Any = None) -> Comparison:
     """Run one experiment in every engine: ``predict`` (on the responses the kernel browser saw), the
     kernel `Browser` and, when ``probe`` is given, the live browser. Returns a `Comparison`.
 
     All three use the lab's "site" origin as the page. The live answer arrives after the cell; the
-    table updates itself then (``Comparison.outcomes["browser"]``).
+    table updates itself then (``Comparison.outcomes["browser"]``). ``browser`` is the kernel
+    `Browser` to use (its cookies and HTTP cache carry over); a fresh one by default. The kernel's
+    load result is kept as ``Comparison.loaded`` (for drawing it on a canvas).
     """
     from .browser import Browser
     from .predict import OPERATIONS, predict
@@ -748,7 +751,7 @@ def compare(lab: Any, url: str, crossorigin: str | None = None, operation: str =
                          "pictures); compare the opaque probe's results with predict(page='null', ...) instead.")
     page = lab.site.origin
     notes: dict[str, str] = {}
-    browser = Browser(page=lab.site)
+    browser = Browser(page=lab.site) if browser is None else browser
     loaded = browser.load_image(url, crossorigin=crossorigin)
     kernel = loaded.outcome(operation)
     chain = [(h.request.url, h.status, list(h.headers)) for h in loaded.hops if h.status]
@@ -766,6 +769,8 @@ def compare(lab: Any, url: str, crossorigin: str | None = None, operation: str =
         ticket = probe.run(url, crossorigin, operation)
         notes["browser"] = ("waiting for the browser… (arrives after this cell)" if probe.attached
                             else f"{NO_BROWSER} (yet: the answer arrives after this cell if one is)")
-    return Comparison(url=url, crossorigin=crossorigin, operation=operation, page=page,
-                      outcomes={"model": model, "kernel": kernel, "browser": None}, notes=notes,
-                      probe=probe, ticket=ticket, lab=lab)
+    result = Comparison(url=url, crossorigin=crossorigin, operation=operation, page=page,
+                        outcomes={"model": model, "kernel": kernel, "browser": None}, notes=notes,
+                        probe=probe, ticket=ticket, lab=lab)
+    result.loaded = loaded
+    return result

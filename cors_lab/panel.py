@@ -1,0 +1,169 @@
+"""The lab panel: every knob as a control, one button, every engine's verdict side by side.
+
+Owns the ipywidgets form (crossorigin, ACAO as free text, ACAC, Vary, Cache-Control, the guide's
+Apache rule, redirects, cookies, operation), turning it into a lab URL, and showing the result:
+the comparison table (`cors_lab.live.compare`), the kernel canvas, the server log and the matching
+Apache/nginx configuration. It decides nothing: the engines do.
+"""
+
+from __future__ import annotations
+
+import html
+import traceback
+
+import ipywidgets as w
+
+from .assets import ASSET_NAMES
+from .browser import Browser
+from .errors import CorsLabError
+from .labcanvas import LabCanvas
+from .predict import OPERATIONS
+from .serverconf import apache_config, nginx_config
+
+CROSSORIGIN_CHOICES = (
+    ("absent (no attribute)", None),
+    ('"anonymous"', "anonymous"),
+    ('"use-credentials"', "use-credentials"),
+    ('"" (empty)', ""),
+    ('"foo" (invalid)', "foo"),
+)
+REDIRECTS = (
+    ("none", ()),
+    ("via cdn", ("cdn",)),
+    ("via other", ("other",)),
+    ("via cdn, then other", ("cdn", "other")),
+)
+
+
+class Panel(w.VBox):
+    """A form over the lab: set knobs, press Run, compare the model, the kernel and your browser.
+
+        panel = Panel(lab, probe=LiveProbe(lab))   # probe optional: without it, model and kernel only
+        panel
+
+    ``panel.knobs()`` gives the current settings as the keyword arguments of ``LabOrigin.url``;
+    ``panel.url()`` the permalink; ``panel.run()`` does what the button does (usable headless).
+    """
+
+    def __init__(self, lab, probe=None) -> None:
+        self.lab = lab
+        self.probe = probe
+        self.browser = Browser(lab.site)
+        self.last = None  # the last Comparison
+        style = {"description_width": "150px"}
+        wide = w.Layout(width="440px")
+        self.target = w.Dropdown(options=[("cdn (cross-origin, same site)", "cdn"), ("site (same origin)", "site"),
+                                          ("other (cross-site)", "other")], value="cdn",
+                                 description="image served by", style=style, layout=wide)
+        self.asset = w.Dropdown(options=[n for n in ASSET_NAMES], value="picture.png", description="image",
+                                style=style, layout=wide)
+        self.crossorigin = w.Dropdown(options=CROSSORIGIN_CHOICES, value=None, description="crossorigin",
+                                      style=style, layout=wide)
+        self.acao = w.Textarea(value="", placeholder="one header line per line; empty = no header; {page} = the page's origin",
+                               description="Access-Control-Allow-Origin", style=style, layout=w.Layout(width="440px", height="52px"))
+        self.acac = w.Text(value="", placeholder="e.g. true (empty = no header)", description="…-Allow-Credentials",
+                           style=style, layout=wide)
+        self.vary = w.Text(value="", placeholder="e.g. Origin", description="Vary", style=style, layout=wide)
+        self.cache = w.Text(value="", placeholder="e.g. max-age=3600", description="Cache-Control", style=style, layout=wide)
+        self.apache = w.Checkbox(value=False, description="the guide's Apache rule (ACAO * only when Origin is sent)",
+                                 indent=False, layout=wide)
+        self.redirect = w.Dropdown(options=REDIRECTS, value=(), description="redirect", style=style, layout=wide)
+        self.status = w.Dropdown(options=[301, 302, 303, 307, 308], value=302, description="redirect status",
+                                 style=style, layout=wide)
+        self.login = w.Checkbox(value=False, description="logged in at the image's server (cookie)", indent=False,
+                                layout=wide)
+        self.operation = w.Dropdown(options=OPERATIONS, value="getImageData", description="then", style=style, layout=wide)
+        self.button = w.Button(description="Run", button_style="primary", icon="play")
+        self.clear_cache = w.Button(description="Clear kernel cache", icon="trash")
+        self.out = w.Output()
+        self.button.on_click(lambda _: self.run())
+        self.clear_cache.on_click(lambda _: self._clear_cache())
+        form = w.VBox([self.target, self.asset, self.crossorigin, self.acao, self.acac, self.vary, self.cache,
+                       self.apache, self.redirect, self.status, self.login, self.operation,
+                       w.HBox([self.button, self.clear_cache])])
+        children = [form]
+        if probe is not None:
+            children.append(probe)
+        super().__init__(children + [self.out])
+
+    # -- settings --------------------------------------------------------------------------------------
+
+    def knobs(self) -> dict:
+        """The form as keyword arguments of ``LabOrigin.url`` (free text kept exactly, one line per header)."""
+        page = self.lab.site.origin
+        knobs: dict = {}
+        lines = [line.replace("{page}", page) for line in self.acao.value.splitlines()]
+        if lines:
+            knobs["acao"] = lines if len(lines) > 1 else lines[0]
+        for name, box in (("acac", self.acac), ("vary", self.vary), ("cache", self.cache)):
+            if box.value:
+                knobs[name] = box.value
+        if self.apache.value:
+            knobs["apache"] = True
+        return knobs
+
+    def url(self) -> str:
+        """The permalink for the current settings (validated: a bad value raises UsageError with the fix)."""
+        knobs = self.knobs()
+        target = self.lab[self.target.value]
+        if not self.redirect.value:
+            return target.url(self.asset.value, **knobs)
+        hops = [self.lab[label] for label in self.redirect.value] + [target]
+        return self.lab.chain(hops, self.asset.value, status=self.status.value, hop_knobs=knobs or None, **knobs)
+
+    # -- running ---------------------------------------------------------------------------------------
+
+    def _clear_cache(self) -> None:
+        self.browser.clear_cache()
+        with self.out:
+            print("The kernel browser's HTTP cache is empty.")
+
+    def run(self):
+        """Run the experiment in every engine and show it; returns the Comparison (None on bad input)."""
+        from .live import compare
+
+        self.out.clear_output()
+        with self.out:
+            try:
+                url = self.url()
+                if self.login.value:
+                    self.browser.login(self.lab[self.target.value].login_url("alice"))
+                else:
+                    self.browser.clear_cookies()
+                self.lab.clear_log()
+                result = compare(self.lab, url, self.crossorigin.value, self.operation.value, self.probe,
+                                 browser=self.browser)
+                self.last = result
+                self._show(result, url)
+                return result
+            except CorsLabError as err:  # bad input: say what to fix, lose nothing of the form
+                print(f"{type(err).__name__}: {err}")
+            except Exception:  # noqa: BLE001 - a widget callback must never fail silently
+                traceback.print_exc()
+        return None
+
+    def _show(self, result, url: str) -> None:
+        from IPython.display import HTML, display
+
+        display(HTML(f"<div>permalink: <code>{html.escape(url)}</code></div>"))
+        display(result)
+        kernel = result.outcomes.get("kernel")
+        loaded = result.loaded
+        if kernel is not None:
+            display(HTML(f"<div><b>why:</b> {html.escape(kernel.why)}</div>"))
+        if loaded is not None and loaded.decoded is not None:
+            canvas = LabCanvas(loaded.decoded.width, loaded.decoded.height)
+            try:
+                canvas.draw_image(loaded)
+            except CorsLabError:
+                pass
+            display(w.HBox([canvas.widget, w.HTML(f"<pre>{html.escape(canvas.status())}</pre>")]))
+        log = self.lab.log()
+        display(HTML("<b>what the servers saw</b>"))
+        display(log)
+        knobs = self.knobs()
+        config = w.Accordion(children=[w.HTML(f"<pre>{html.escape(apache_config(name=self.asset.value, **knobs))}</pre>"),
+                                       w.HTML(f"<pre>{html.escape(nginx_config(name=self.asset.value, **knobs))}</pre>")])
+        config.set_title(0, "Apache configuration for these headers")
+        config.set_title(1, "nginx configuration for these headers")
+        display(config)
