@@ -86,6 +86,12 @@ class Panel(w.VBox):
             children.append(probe)
         super().__init__(children + [self.out])
 
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = dict(super()._repr_mimebundle_(**kwargs) or {})
+        live = "your browser attached" if self.probe is not None and self.probe.attached else "model and kernel"
+        bundle["text/plain"] = f"<Lab panel: page {self.lab.site.origin} ({live}); set the knobs and press Run>"
+        return bundle
+
     # -- settings --------------------------------------------------------------------------------------
 
     def knobs(self) -> dict:

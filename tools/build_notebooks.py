@@ -81,6 +81,7 @@ predict(page="https://a.test", chain=approved, crossorigin="anonymous").verdict
 | [`04-redirects`](04-redirects.ipynb) | redirect chains, the `null` origin, opaque detours |
 | [`05-cache-and-vary`](05-cache-and-vary.ipynb) | the guide's Apache rule, the cache trap, `Vary: Origin` |
 | [`06-save-to-localstorage`](06-save-to-localstorage.ipynb) | the guide's save example, line for line |
+| [`07-your-browser`](07-your-browser.ipynb) | your browser runs the same experiments; the lab panel |
 
 Read alongside MDN's guide
 [Allowing cross-origin use of images and canvas](https://developer.mozilla.org/en-US/docs/Web/HTML/CORS_enabled_image),
@@ -459,6 +460,76 @@ Another origin has its own storage and sees nothing of it ([Web Storage](https:/
 """),
     code("""
 print(LocalStorage(lab.cdn.origin).get_item("saved-image-example"))
+"""),
+]
+
+
+NOTEBOOKS["07-your-browser"] = [
+    md("""
+# 07 · Your own browser, side by side with the model
+
+Everything so far ran in the kernel. Now the same experiments run in **your browser**: a small page
+served by the lab's `site` origin sits in an iframe below and reports each result back. When you read
+this on GitHub or in a test run, there is no browser attached, and the kernel carries on alone.
+"""),
+    code("""
+import cors_lab
+lab = cors_lab.start()
+probe = cors_lab.LiveProbe(lab)
+probe
+"""),
+    md("Ask your browser to load two images: one tainting, one readable. This returns at once:"),
+    code("""
+tainted = probe.run(lab.cdn.url("picture.png", nonce=True))
+readable = probe.run(lab.cdn.url("picture.png", acao="*", nonce=True), crossorigin="anonymous")
+print(probe.status)
+"""),
+    md("""
+Results arrive after the cell finishes (the browser answers between cells). In the next cell,
+`probe.wait(readable)` returns your browser's `Outcome`, or explains why none came.
+With a browser attached, try it; `await readable` also works inside one cell.
+
+## All engines on one experiment
+
+`compare` runs the model (`predict`, over the responses the kernel saw), the kernel browser and your
+browser, and flags any disagreement. **Predict** the three rows first:
+"""),
+    code("""
+cors_lab.compare(lab, lab.cdn.url("picture.png", acao="*"), "use-credentials", "getImageData", probe)
+"""),
+    md("""
+`*` is never enough with credentials, in every engine. A disagreement would be news: a browser that
+differs, a stale HTTP cache, or an extension that rewrites CORS headers.
+
+## The lab panel
+
+Every knob as a control. Type any `Access-Control-Allow-Origin` value (one header line per line,
+`{page}` stands for the page's origin), pick the `crossorigin` value and the operation, press **Run**:
+"""),
+    code("""
+from cors_lab.panel import Panel
+panel = Panel(lab, probe=probe)
+panel
+"""),
+    md("""
+## Where browsers and the standards differ
+
+The kit follows what Chromium does and says so where it is not the standard's letter:
+
+- Chromium sends `Origin` with a same-origin image that has `crossorigin`; the
+  [Fetch standard](https://fetch.spec.whatwg.org/#append-a-request-origin-header) does not
+  (whatwg/fetch#1170). `predict(..., browser="spec")` shows the standard's request.
+- Setting `canvas.width` (even to the same value) makes a tainted canvas readable again in Chromium and in
+  current WPT (`security.reset.cross.html`, whatwg/html#2660); `clearRect()` and `ctx.reset()` do not.
+- A truncated image whose size arrived still fires `load`
+  ([update the image data](https://html.spec.whatwg.org/multipage/images.html#update-the-image-data)).
+"""),
+    code("""
+from cors_lab import predict
+same = [(lab.site.url("picture.png"), 200, [])]
+for browser in ("chromium", "spec"):
+    r = predict(page=lab.site.origin, chain=same, crossorigin="anonymous", browser=browser)
+    print(f"{browser:9} Origin header: {r.requests[0].origin}")
 """),
 ]
 
