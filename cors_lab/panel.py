@@ -20,8 +20,9 @@ from .labcanvas import LabCanvas
 from .predict import OPERATIONS
 from .serverconf import apache_config, nginx_config
 
+ABSENT = "(absent)"  # a Dropdown cannot show a None value, so the absent attribute has a name
 CROSSORIGIN_CHOICES = (
-    ("absent (no attribute)", None),
+    ("absent (no attribute)", ABSENT),
     ('"anonymous"', "anonymous"),
     ('"use-credentials"', "use-credentials"),
     ('"" (empty)', ""),
@@ -57,11 +58,11 @@ class Panel(w.VBox):
                                  description="image served by", style=style, layout=wide)
         self.asset = w.Dropdown(options=[n for n in ASSET_NAMES], value="picture.png", description="image",
                                 style=style, layout=wide)
-        self.crossorigin = w.Dropdown(options=CROSSORIGIN_CHOICES, value=None, description="crossorigin",
+        self.crossorigin = w.Dropdown(options=CROSSORIGIN_CHOICES, value=ABSENT, description="crossorigin",
                                       style=style, layout=wide)
         self.acao = w.Textarea(value="", placeholder="one header line per line; empty = no header; {page} = the page's origin",
-                               description="Access-Control-Allow-Origin", style=style, layout=w.Layout(width="440px", height="52px"))
-        self.acac = w.Text(value="", placeholder="e.g. true (empty = no header)", description="…-Allow-Credentials",
+                               description="Allow-Origin (ACAO)", style=style, layout=w.Layout(width="440px", height="52px"))
+        self.acac = w.Text(value="", placeholder="e.g. true (empty = no header)", description="Allow-Credentials",
                            style=style, layout=wide)
         self.vary = w.Text(value="", placeholder="e.g. Origin", description="Vary", style=style, layout=wide)
         self.cache = w.Text(value="", placeholder="e.g. max-age=3600", description="Cache-Control", style=style, layout=wide)
@@ -137,7 +138,8 @@ class Panel(w.VBox):
                 else:
                     self.browser.clear_cookies()
                 self.lab.clear_log()
-                result = compare(self.lab, url, self.crossorigin.value, self.operation.value, self.probe,
+                crossorigin = None if self.crossorigin.value == ABSENT else self.crossorigin.value
+                result = compare(self.lab, url, crossorigin, self.operation.value, self.probe,
                                  browser=self.browser)
                 self.last = result
                 self._show(result, url)

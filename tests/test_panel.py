@@ -14,6 +14,7 @@ def lab():
 
 def test_form_to_url_keeps_free_text(lab):
     panel = Panel(lab)
+    assert panel.crossorigin.label == "absent (no attribute)"
     panel.acao.value = "{page}\n*"
     panel.acac.value = "True"
     panel.vary.value = "Origin"
@@ -33,7 +34,7 @@ def test_form_to_url_keeps_free_text(lab):
 )
 def test_run_compares_model_and_kernel(lab, crossorigin, acao, verdict):
     panel = Panel(lab)
-    panel.crossorigin.value = crossorigin
+    panel.crossorigin.value = "(absent)" if crossorigin is None else crossorigin
     panel.acao.value = acao
     result = panel.run()
     assert result.outcomes["model"].verdict == verdict == result.outcomes["kernel"].verdict
