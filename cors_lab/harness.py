@@ -49,25 +49,14 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import CorsLabError, UsageError
 from .outcome import Outcome
+from .spec.canvas import OPERATIONS
 
 CHROMIUM_ENV = "CORS_LAB_CHROMIUM"
 DEBIAN_CHROMIUM = "/usr/bin/chromium"
 TRIAL_JS = Path(__file__).with_name("trial.js")
-# The names trial.js understands (its globalThis.corsLabOperations; a test keeps the two equal).
-TRIAL_OPERATIONS = (
-    "drawImage",
-    "getImageData",
-    "toDataURL",
-    "toBlob",
-    "captureStream",
-    "convertToBlob",
-    "texImage2D",
-    "createImageBitmap",
-    "pattern",
-    "canvas-to-canvas",
-    "transferToImageBitmap",
-    "localStorage",
-)
+# The names trial.js understands (its globalThis.corsLabOperations; a test keeps the two equal): the
+# model's operations, plus the guide's localStorage save, which only a real page can run.
+TRIAL_OPERATIONS = OPERATIONS + ("localStorage",)
 # Without the background-networking flags Chromium floods a closed network with refused connections.
 LAUNCH_ARGS = (
     "--disable-gpu",
