@@ -24,7 +24,7 @@ import nbformat
 import pytest
 import requests
 
-from cors_lab.harness import LAUNCH_ARGS, browser_unavailable_reason, find_chromium
+from cors_lab.harness import browser_unavailable_reason
 
 pytestmark = pytest.mark.browser
 
@@ -72,21 +72,6 @@ def _write_notebook(path: Path, cells: list[str] = CELLS) -> None:
     nb.metadata["language_info"] = {"name": "python"}
     nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
     nbformat.write(nb, path)
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    reason = browser_unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=find_chromium(), args=list(LAUNCH_ARGS))
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 class JupyterServer:

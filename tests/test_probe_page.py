@@ -210,27 +210,6 @@ _EMBED_AND_ASK = """async ([probeUrl, spec, waitMs]) => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from cors_lab.harness import browser_unavailable_reason, find_chromium
-
-    reason = browser_unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=find_chromium(),
-            args=["--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def _ask(chromium, parent_url, probe_url, spec, wait_ms=4000):
     context = chromium.new_context()
     try:

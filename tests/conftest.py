@@ -1,0 +1,21 @@
+"""Fixtures shared by test modules: a Playwright-driven Debian Chromium for the browser tier."""
+
+import pytest
+
+from cors_lab.harness import LAUNCH_ARGS, browser_unavailable_reason, find_chromium
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """A launched Chromium (Playwright Browser); skips with the reason where none is installed."""
+    reason = browser_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=find_chromium(), args=list(LAUNCH_ARGS))
+        try:
+            yield browser
+        finally:
+            browser.close()
