@@ -523,6 +523,9 @@ The kit follows what Chromium does and says so where it is not the standard's le
   current WPT (`security.reset.cross.html`, whatwg/html#2660); `clearRect()` and `ctx.reset()` do not.
 - A truncated image whose size arrived still fires `load`
   ([update the image data](https://html.spec.whatwg.org/multipage/images.html#update-the-image-data)).
+- `getImageData(0, 0, 0, 10)` on a tainted canvas throws `SecurityError` in Chromium; the standard
+  checks the size first and would throw `IndexSizeError`
+  ([getImageData](https://html.spec.whatwg.org/multipage/canvas.html#dom-context-2d-getimagedata)).
 """),
     code("""
 from cors_lab import predict
