@@ -526,6 +526,10 @@ The kit follows what Chromium does and says so where it is not the standard's le
 - `getImageData(0, 0, 0, 10)` on a tainted canvas throws `SecurityError` in Chromium; the standard
   checks the size first and would throw `IndexSizeError`
   ([getImageData](https://html.spec.whatwg.org/multipage/canvas.html#dom-context-2d-getimagedata)).
+- A `bitmaprenderer` canvas, once given a tainted `ImageBitmap`, stays tainted in Chromium: a clean bitmap,
+  `transferFromImageBitmap(null)` or a new `width` does not clean it, though the
+  [standard](https://html.spec.whatwg.org/multipage/canvas.html#set-an-imagebitmaprenderingcontext%27s-output-bitmap)
+  says each of them should.
 """),
     code("""
 from cors_lab import predict
