@@ -82,6 +82,7 @@ predict(page="https://a.test", chain=approved, crossorigin="anonymous").verdict
 | [`05-cache-and-vary`](05-cache-and-vary.ipynb) | the guide's Apache rule, the cache trap, `Vary: Origin` |
 | [`06-save-to-localstorage`](06-save-to-localstorage.ipynb) | the guide's save example, line for line |
 | [`07-your-browser`](07-your-browser.ipynb) | your browser runs the same experiments; the lab panel |
+| [`08-every-readback`](08-every-readback.ipynb) | every readback call, patterns, and what cleans a canvas |
 
 Read alongside MDN's guide
 [Allowing cross-origin use of images and canvas](https://developer.mozilla.org/en-US/docs/Web/HTML/CORS_enabled_image),
@@ -537,6 +538,74 @@ same = [(lab.site.url("picture.png"), 200, [])]
 for browser in ("chromium", "spec"):
     r = predict(page=lab.site.origin, chain=same, crossorigin="anonymous", browser=browser)
     print(f"{browser:9} Origin header: {r.requests[0].origin}")
+"""),
+]
+
+
+NOTEBOOKS["08-every-readback"] = [
+    md("""
+# 08 · Every way to read a canvas, and what cleans it
+
+MDN lists four calls that throw on a tainted canvas: `getImageData()`, `toBlob()`, `toDataURL()` and
+`captureStream()`. There are more ways to get pixels out. The model answers for each in one loop:
+"""),
+    code("""
+from cors_lab import OPERATIONS, predict
+foreign = [("https://b.test/cat.png", 200, [])]          # no crossorigin, no CORS: opaque
+for op in OPERATIONS:
+    print(f"{op:22} {predict(page='https://a.test', chain=foreign, operation=op).exception}")
+"""),
+    md("""
+`drawImage` itself never throws: drawing is allowed, reading is not. WebGL refuses even to *upload*
+the image (`texImage2D`). Now the same on real pixels, in the kernel:
+"""),
+    code("""
+import cors_lab
+lab = cors_lab.start()
+browser = cors_lab.Browser(lab.site)
+opaque = browser.load_image(lab.cdn.url("picture.png"))
+"""),
+    code("""
+canvas = cors_lab.LabCanvas(64, 48)
+canvas.draw_image(opaque)
+canvas.to_blob()
+""", "raises-exception"),
+    code("canvas.capture_stream()", "raises-exception"),
+    md("""
+## Patterns taint when assigned
+
+**Predict:** we make a pattern from the foreign image and assign it to `fillStyle`, but never fill.
+Is the canvas tainted?
+"""),
+    code("""
+canvas = cors_lab.LabCanvas(64, 48)
+canvas.fill_style = canvas.create_pattern(opaque)
+canvas.origin_clean
+"""),
+    md("""
+Yes: the [fillStyle setter](https://html.spec.whatwg.org/multipage/canvas.html#dom-context-2d-fillstyle)
+taints the canvas as soon as a pattern that is not origin-clean is assigned. Creating it alone does not.
+
+## What cleans a tainted canvas?
+
+`clearRect` erases every pixel, yet the canvas stays tainted. Setting its `width` (even to the same
+value) gives a new, clean bitmap in Chromium and in current WPT:
+"""),
+    code("""
+canvas = cors_lab.LabCanvas(64, 48)
+canvas.draw_image(opaque)
+canvas.clear_rect(0, 0, 64, 48)
+print("after clearRect:", canvas.origin_clean)
+canvas.width = 64
+print("after width = 64:", canvas.origin_clean)
+"""),
+    md("""
+The pixels went with the flag: the canvas is blank. There is no way to keep foreign pixels and
+read them. Each rule applied is in the canvas's log, with its link:
+"""),
+    code("""
+for line in canvas.log:
+    print("-", line)
 """),
 ]
 
