@@ -83,6 +83,7 @@ predict(page="https://a.test", chain=approved, crossorigin="anonymous").verdict
 | [`06-save-to-localstorage`](06-save-to-localstorage.ipynb) | the guide's save example, line for line |
 | [`07-your-browser`](07-your-browser.ipynb) | your browser runs the same experiments; the lab panel |
 | [`08-every-readback`](08-every-readback.ipynb) | every readback call, patterns, and what cleans a canvas |
+| [`09-exercises`](09-exercises.ipynb) | five exercises checked by the model (solutions in `solutions/`) |
 
 Read alongside MDN's guide
 [Allowing cross-origin use of images and canvas](https://developer.mozilla.org/en-US/docs/Web/HTML/CORS_enabled_image),
@@ -610,6 +611,26 @@ for line in canvas.log:
 ]
 
 
+def _exercises(solved: bool) -> list:
+    """09-exercises and its solutions from one source: cors_lab.exercises.EXERCISES."""
+    from cors_lab.exercises import EXERCISES
+
+    title = "09 · Exercises: solutions" if solved else "09 · Exercises"
+    intro = ("Reference answers; other answers that the model accepts are right too."
+             if solved else "Edit each `answer`, run the cell, then run `check`. The checks ask the model, so "
+             "any answer a browser would accept passes. Solutions: [solutions/09-exercises-solutions](solutions/09-exercises-solutions.ipynb).")
+    cells = [md(f"# {title}\n\n{intro}"), code("from cors_lab import OPERATIONS\nfrom cors_lab.exercises import check")]
+    for e in EXERCISES:
+        cells.append(md(f"## {e.number}. {e.title}\n\n{e.task}"))
+        cells.append(code(e.solution if solved else e.starter))
+        cells.append(code(f"check({e.number}, answer)"))
+    return cells
+
+
+NOTEBOOKS["09-exercises"] = _exercises(solved=False)
+NOTEBOOKS["solutions/09-exercises-solutions"] = _exercises(solved=True)
+
+
 def build(name: str) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = KERNELSPEC
@@ -617,6 +638,7 @@ def build(name: str) -> None:
     nb.cells = NOTEBOOKS[name]
     NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
     path = HERE / f"{name}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
     print(f"wrote {path.relative_to(HERE.parent)}")
 
