@@ -474,8 +474,13 @@ class ImageFetch:
         self.hops.append(Hop(sent, status, tuple(headers.items()), request.response_tainting, check))
         if check is not None and not check.ok:
             page = request.origin.serialize()
+            reason = check.reason
+            if status in REDIRECT_STATUSES or request.redirect_count:
+                # Name the hop: in a chain every response, redirects included, must pass the check.
+                what = "redirect response" if status in REDIRECT_STATUSES else "response"
+                reason += f" (on the {what} from {request.current_url}, hop {len(self.hops)})"
             return self._fail(
-                check.step, check.reason, "#concept-cors-check",
+                check.step, reason, "#concept-cors-check",
                 console=f"Access to image at '{request.current_url}' from origin '{page}' has been blocked by "
                 f"CORS policy: {check.console}",
             )

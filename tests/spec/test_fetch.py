@@ -403,3 +403,12 @@ def test_headers_include_cookie_only_when_sent():
 
 def test_url_includes_credentials():
     assert url_includes_credentials("http://u@a.test/") and not url_includes_credentials("http://a.test/")
+
+
+def test_failed_cors_check_names_the_hop():
+    chain = [(B + "/r", 302, [("Location", C + "/i")]), (C + "/i", 200, ACAO_STAR)]
+    result = run(B + "/r", chain)
+    assert result.reason.endswith(f"(on the redirect response from {B}/r, hop 1)")
+    chain = [(B + "/r", 302, [("Location", C + "/i")] + ACAO_STAR), (C + "/i", 200, [])]
+    assert run(B + "/r", chain).reason.endswith(f"(on the response from {C}/i, hop 2)")
+    assert "hop" not in run(B + "/i", [(B + "/i", 200, [])]).reason
