@@ -371,14 +371,14 @@ def test_silent_server_times_out_in_opaque_page(harness, silent):
 
 
 @browser_test
-def test_shared_document_is_faster_and_agrees(harness, site, cdn):
+def test_shared_document_agrees_with_fresh_contexts(harness, site, cdn):
     scenarios = [Scenario(site.url("/img.png"), None, op) for op in ("getImageData", "toDataURL", "pattern")]
     scenarios += [Scenario(cdn.url("/img.png"), None, "getImageData")]
     fresh = harness.run(scenarios, page_url=site.url("/page.html"))
     shared = harness.run(scenarios, page_url=site.url("/page.html"), fresh_context=False)
     assert [o.verdict for o in fresh] == [o.verdict for o in shared]
+    # Timings are reported, never asserted on (speed lives in benchmarks/).
     assert all(o.elapsed_ms is not None and o.extra["timing"]["trial_ms"] >= 0 for o in fresh + shared)
-    assert sum(o.elapsed_ms for o in shared[1:]) < sum(o.elapsed_ms for o in fresh[1:])
 
 
 @browser_test
