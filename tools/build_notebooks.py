@@ -378,8 +378,9 @@ private colour. It is on screen, but the page cannot read it:
     code("""
 canvas = cors_lab.LabCanvas(64, 48)
 canvas.draw_image(secret)
-canvas.get_image_data(32, 40, 1, 1)
-""", "raises-exception"),
+canvas
+"""),
+    code("canvas.get_image_data(32, 40, 1, 1)", "raises-exception"),
     md("""
 If it could, any page you visit could read your bank's charts, your mail's avatars, your intranet.
 **Predict:** with `crossorigin="anonymous"` and `Access-Control-Allow-Origin: *` the image is readable.
