@@ -13,6 +13,7 @@ import statistics
 import time
 
 from cors_lab import OPERATIONS, predict
+from cors_lab.spec import origins
 
 PAGE = "http://127.0.0.1:8000"
 CDN = "http://127.0.0.1:8001"
@@ -45,17 +46,25 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     cases = list(scenarios())
-    for case in cases[:20]:  # warm up
+    for case in cases[:20]:  # warm up the interpreter
         predict(**case)
-    runs = []
-    for _ in range(args.repeat):
-        start = time.perf_counter()
-        for case in cases:
-            predict(**case)
-        runs.append((time.perf_counter() - start) / len(cases) * 1e6)
+
+    def timed(cold: bool) -> list[float]:
+        runs = []
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            for case in cases:
+                if cold:  # every URL new to predict(), as in a matrix whose URLs carry nonces
+                    origins._parse_url.cache_clear()
+                predict(**case)
+            runs.append((time.perf_counter() - start) / len(cases) * 1e6)
+        return runs
+
+    cold, warm = timed(True), timed(False)
     print(f"predict(): {len(cases)} scenarios x {args.repeat} runs")
-    print(f"  median {statistics.median(runs):.1f} µs per scenario (best {min(runs):.1f}, worst {max(runs):.1f})")
-    print(f"  target < 50 µs: {'met' if statistics.median(runs) < 50 else 'NOT met'}")
+    print(f"  new URLs (parse cache cleared each time): median {statistics.median(cold):.1f} µs per scenario")
+    print(f"  URLs seen before (parse cache warm):      median {statistics.median(warm):.1f} µs per scenario")
+    print(f"  target < 50 µs: {'met' if statistics.median(cold) < 50 else 'NOT met'} (new URLs)")
 
 
 if __name__ == "__main__":

@@ -115,6 +115,12 @@ def matrix() -> list[LabScenario]:
         out.append(LabScenario(f"use-credentials/acao={acao}/acac={acac!r}/{target}/login={login}", target,
                                "use-credentials", knobs=knobs, login=login, tags=("credentials",)))
 
+    # 2b. Cookies by credentials mode: logged in at the lab, the private picture from each origin.
+    for co, target in itertools.product((None, "anonymous", "use-credentials"), ("site", "cdn", "other")):
+        knobs = (("acao", "{page}"), ("acac", True)) if co else ()
+        out.append(LabScenario(f"cookies/co={co!r}/{target}", target, co, knobs=knobs, login=True, asset="secret.png",
+                               tags=("cookies",)))
+
     # 3. Every operation on a readable, a tainting and a broken (CORS-failed) image.
     for op in OPERATIONS:
         out.append(LabScenario(f"op={op}/readable", "cdn", "anonymous", op, knobs=_acao("star"), tags=("operation",)))

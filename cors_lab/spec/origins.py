@@ -72,7 +72,13 @@ Origin = TupleOrigin | OpaqueOrigin
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):(.*)$", re.S)
 _C0_SPACE = "".join(chr(c) for c in range(0x21))
-_FORBIDDEN_HOST = set("\x00\t\n\r #/:<>?@[\\]^|")
+# A forbidden host code point, a C0 control, "%" or DEL (https://url.spec.whatwg.org/#forbidden-domain-code-point).
+_FORBIDDEN_RE = re.compile(r"[\x00-\x1f #/:<>?@\[\\\]^|%\x7f]")
+_HEX = re.compile(r"0[xX][0-9a-fA-F]*")
+_OCTAL = re.compile(r"0[0-7]+")
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,2}")
+_IPV4_TEXT = re.compile(r"[0-9.]+")
+_LOOPBACK_V4 = re.compile(r"127\.\d+\.\d+\.\d+")
 
 
 def _fail(url: str, why: str) -> UsageError:
@@ -102,16 +108,19 @@ def parse_host(text: str, url: str = "") -> str:
         raise _fail(url, f"host {text!r} is not a valid domain") from None
     if not host:
         raise _fail(url, "the host is empty")
-    if any(ch in _FORBIDDEN_HOST or ord(ch) < 0x20 or ch in "%\x7f" for ch in host):
+    if _FORBIDDEN_RE.search(host):
         raise _fail(url, f"host {text!r} has a forbidden character")
     # "ends in a number" -> IPv4 parser.
     last = host.rstrip(".").rsplit(".", 1)[-1] if host.rstrip(".") else ""
-    if last and (last.isdigit() or re.fullmatch(r"0[xX][0-9a-fA-F]*", last)):
+    if last and (last.isdigit() or _HEX.fullmatch(last)):
         return _parse_ipv4(host, url)
     return host
 
 
 def _percent_decode(text: str) -> str:
+    if "%" not in text:
+        return text
+
     def repl(m: re.Match[str]) -> str:
         return chr(int(m.group(1), 16))
 
@@ -127,11 +136,16 @@ def _parse_ipv4(host: str, url: str) -> str:
     # 4. If parts's size is greater than 4, validation error, return failure.
     if len(parts) > 4 or "" in parts:
         raise _fail(url, f"{host!r} is not a valid IPv4 address")
+    # The common case first: four plain decimal parts ("127.0.0.1"), no hex, no octal.
+    if len(parts) == 4 and all(_DECIMAL.fullmatch(p) for p in parts):
+        numbers = [int(p) for p in parts]
+        if all(n <= 255 for n in numbers):
+            return ".".join(map(str, numbers))
     numbers = []
     for part in parts:
-        if re.fullmatch(r"0[xX][0-9a-fA-F]*", part):
+        if _HEX.fullmatch(part):
             numbers.append(int(part[2:] or "0", 16))
-        elif re.fullmatch(r"0[0-7]+", part):
+        elif _OCTAL.fullmatch(part):
             numbers.append(int(part, 8))
         elif part.isascii() and part.isdigit():
             numbers.append(int(part))
@@ -268,7 +282,7 @@ def registrable_domain(host: str) -> str:
     # Deviation: no Public Suffix List here (it is data, not a rule). IP addresses and one-label hosts
     # (localhost) stand for themselves; otherwise the last two labels are taken, so "a.test" and
     # "x.a.test" are same site while "a.github.io" and "b.github.io" wrongly are too.
-    if host.startswith("[") or re.fullmatch(r"[0-9.]+", host) or "." not in host.strip("."):
+    if host.startswith("[") or _IPV4_TEXT.fullmatch(host) or "." not in host.strip("."):
         return host
     return ".".join(host.rstrip(".").split(".")[-2:])
 
@@ -302,6 +316,6 @@ def is_potentially_trustworthy(url: str | ParsedURL) -> bool:
     if origin.scheme in ("https", "wss"):
         return True
     host = origin.host
-    if host == "[::1]" or re.fullmatch(r"127\.\d+\.\d+\.\d+", host):
+    if host == "[::1]" or _LOOPBACK_V4.fullmatch(host):
         return True
     return host == "localhost" or host.endswith(".localhost")
