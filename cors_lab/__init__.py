@@ -20,24 +20,22 @@ from .live import LiveProbe, compare
 from .servers import Lab, start
 from .storage import LocalStorage
 
-__all__ = sorted(
-    [
-        "Browser",
-        "CorsLabError",
-        "InvalidStateError",
-        "Lab",
-        "LabCanvas",
-        "LiveProbe",
-        "LocalStorage",
-        "NetworkError",
-        "OPERATIONS",
-        "Outcome",
-        "QuotaExceededError",
-        "SecurityError",
-        "UsageError",
-        "compare",
-        "predict",
-        "start",
-    ]
-)
+__all__ = [
+    "Browser",
+    "CorsLabError",
+    "InvalidStateError",
+    "Lab",
+    "LabCanvas",
+    "LiveProbe",
+    "LocalStorage",
+    "NetworkError",
+    "OPERATIONS",
+    "Outcome",
+    "QuotaExceededError",
+    "SecurityError",
+    "UsageError",
+    "compare",
+    "predict",
+    "start",
+]
 __version__ = "0.1.0"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import signal
 import socket
@@ -24,7 +23,6 @@ import nbformat
 import pytest
 import requests
 
-from cors_lab.harness import browser_unavailable_reason
 
 pytestmark = pytest.mark.browser
 
