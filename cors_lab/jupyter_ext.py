@@ -25,6 +25,7 @@ import http
 from typing import Any
 
 from .errors import UsageError
+from .spec.fetch import REDIRECT_STATUSES
 
 __all__ = ["ASSET_ROUTE", "asset_path", "handler_class"]
 
@@ -55,7 +56,7 @@ def check_knobs(query: str):
         if name in _NOT_HERE:
             raise UsageError(f"Knob {name} does not work on the Jupyter server extension: {_NOT_HERE[name]}.")
     knobs = parse_knobs(query, endpoint="img", allowed_origins=())
-    if knobs.final_status in (301, 302, 303, 307, 308):  # pragma: no cover - parse_knobs needs `to` for these
+    if knobs.final_status in REDIRECT_STATUSES:  # pragma: no cover - parse_knobs needs `to` for these
         raise UsageError("Redirects do not work on the Jupyter server extension.")
     return knobs
 

@@ -12,6 +12,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from .predict import OPERATIONS
+from .spec.fetch import REDIRECT_STATUSES
 
 # ACAO values by name; "{page}" etc. are filled in from the running lab in `build()`.
 ACAO_VALUES = {
@@ -27,7 +28,6 @@ ACAO_VALUES = {
     "list": "{page}, {cdn}",
 }
 CROSSORIGIN_VALUES = (None, "", "anonymous", "ANONYMOUS", "use-credentials", "foo")
-REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 
 
 @dataclass(frozen=True)

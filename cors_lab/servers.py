@@ -105,6 +105,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, quote
 
 from .errors import UsageError
+from .spec.fetch import REDIRECT_STATUSES
 from .spec.headers import HeaderList, check_header
 
 __all__ = [
@@ -130,7 +131,6 @@ MAX_DELAY = 30.0
 LOG_LIMIT = 5000  # entries kept per origin; older ones are dropped
 LAB_COOKIE_PREFIX = "cors_lab_"
 USER_COOKIE = "cors_lab_user"
-REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 NO_BODY_STATUSES = (204, 304)
 
 # The guide's h5bp rule: <FilesMatch "\.(avifs?|bmp|cur|gif|ico|jpe?g|jxl|a?png|svgz?|webp)$">
