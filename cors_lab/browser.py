@@ -19,9 +19,10 @@ from requests.cookies import RequestsCookieJar, extract_cookies_to_jar, get_cook
 from .assets import DecodedImage, decode_image
 from .errors import CorsLabError, UsageError
 from .outcome import Outcome
-from .predict import OPERATIONS, outcome_of
+from .predict import outcome_of
 from .servers import KERNEL_USER_AGENT_PREFIX
 from .spec.cache import HTTPCache
+from .spec.canvas import check_operation
 from .spec.fetch import FetchResult, HopRequest, ImageFetch, image_request
 from .spec.headers import HeaderList
 from .spec.origins import parse_origin
@@ -147,8 +148,7 @@ class LoadResult:
 
     def outcome(self, operation: str = "getImageData") -> Outcome:
         """This load followed by `operation`, decided by the same model as `predict`."""
-        if operation not in OPERATIONS:
-            raise UsageError(f"Unknown operation {operation!r}. Use one of: {', '.join(OPERATIONS)}.")
+        check_operation(operation)
         pixel = self.decoded.pixel(0, 0) if self.decoded is not None else None
         out = outcome_of(self.fetch, decodes=self.decoded is not None, operation=operation, page=self.page,
                          url=self.url, crossorigin=self.crossorigin, engine="kernel",

@@ -44,19 +44,14 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import CorsLabError, UsageError
 from .outcome import Outcome
-from .spec.canvas import OPERATIONS
+from .trial import TRIAL_OPERATIONS, check_crossorigin, check_trial_operation, trial_source
 
 CHROMIUM_ENV = "CORS_LAB_CHROMIUM"
 DEBIAN_CHROMIUM = "/usr/bin/chromium"
-TRIAL_JS = Path(__file__).with_name("trial.js")
-# The names trial.js understands (its globalThis.corsLabOperations; a test keeps the two equal): the
-# model's operations, plus the guide's localStorage save, which only a real page can run.
-TRIAL_OPERATIONS = OPERATIONS + ("localStorage",)
 # Without the background-networking flags Chromium floods a closed network with refused connections.
 LAUNCH_ARGS = (
     "--disable-gpu",
@@ -97,12 +92,8 @@ class Scenario:
     def __post_init__(self) -> None:
         if not isinstance(self.url, str) or not self.url:
             raise UsageError(f"Scenario url must be a non-empty string, not {self.url!r}.")
-        if self.crossorigin is not None and not isinstance(self.crossorigin, str):
-            raise UsageError(
-                f"crossorigin must be None (attribute absent) or a string such as 'anonymous', not {self.crossorigin!r}."
-            )
-        if self.operation not in TRIAL_OPERATIONS:
-            raise UsageError(f"Unknown operation {self.operation!r}. Use one of: {', '.join(TRIAL_OPERATIONS)}.")
+        check_crossorigin(self.crossorigin)
+        check_trial_operation(self.operation)
 
 
 def as_scenario(obj: Scenario | Mapping[str, Any]) -> Scenario:
@@ -263,11 +254,6 @@ _WEBGL_RENDERER = """() => {
   const info = gl.getExtension("WEBGL_debug_renderer_info");
   return info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
 }"""
-
-
-def trial_source() -> str:
-    """trial.js, as shipped with the package."""
-    return TRIAL_JS.read_text(encoding="utf-8")
 
 
 @dataclass

@@ -39,6 +39,8 @@ import traitlets
 
 from .errors import CorsLabError, UsageError
 from .outcome import LOADS, READBACKS, Outcome
+from .render import BOX_STYLE, NOWRAP, PROBLEM_STYLE, TD, TH, cell, short, swatch, verdict
+from .trial import check_crossorigin, check_operation, check_trial_operation, trial_source
 
 __all__ = [
     "Comparison",
@@ -222,7 +224,6 @@ class LiveProbe(ipywidgets.VBox):
 
         trial_js = ""
         if self.mode == "opaque":
-            from .harness import trial_source
 
             trial_js = trial_source()
         self.frame = ProbeFrame(
@@ -322,15 +323,11 @@ class LiveProbe(ipywidgets.VBox):
             timeout_ms: int | None = None) -> Ticket:
         """Queue one experiment in the browser: load ``url`` (with this ``crossorigin`` attribute, None =
         absent), run ``operation``. Returns a `Ticket` at once; the Outcome arrives after this cell."""
-        from .harness import TRIAL_OPERATIONS
-
         url = str(url)
         if not url or any(ch in url for ch in "\r\n\0"):
             raise UsageError(f"url must be one line, e.g. lab.cdn.url('picture.png'); got {url!r}.")
-        if crossorigin is not None and not isinstance(crossorigin, str):
-            raise UsageError(f"crossorigin must be None (attribute absent) or a string such as 'anonymous', not {crossorigin!r}.")
-        if operation not in TRIAL_OPERATIONS:
-            raise UsageError(f"Unknown operation {operation!r}. Use one of: {', '.join(TRIAL_OPERATIONS)}.")
+        check_crossorigin(crossorigin)
+        check_trial_operation(operation)
         timeout_ms = self.timeout_ms if timeout_ms is None else timeout_ms
         ticket = Ticket(f"t{next(self._numbers)}", url, crossorigin, operation, self)
         spec = {"url": url, "crossorigin": crossorigin, "operation": operation, "timeoutMs": timeout_ms}
@@ -506,11 +503,11 @@ class LiveProbe(ipywidgets.VBox):
         rows = [_result_rows(t, self.results.get(tid), self.failures.get(tid), self.lab)
                 for tid, t in self.tickets.items()]
         if rows:
-            head = "".join(f"<th style='{_TH}'>{h}</th>" for h in
+            head = "".join(f"<th style='{TH}'>{h}</th>" for h in
                            ("#", "image", "crossorigin", "operation", "what happened", "pixel (0,0)", "ms"))
             parts.append(f"<table class='cors-lab-live-results' style='border-collapse:collapse;margin-top:4px'>"
                          f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
-        return f"<div style='{_BOX_STYLE}'>{''.join(parts)}</div>"
+        return f"<div style='{BOX_STYLE}'>{''.join(parts)}</div>"
 
     def __repr__(self) -> str:
         problem = " (problem: see probe.problem)" if self.problem else ""
@@ -529,75 +526,29 @@ def _in_kernel_thread() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-_COLOURS = {"ok": "#1b7f3b", "SecurityError": "#b3261e", None: "#8a5a00"}
-# ipywidgets' HTML widget lays text out on one 28 px line (nowrap); tables need ordinary text flow.
-_BOX_STYLE = "line-height:1.4;white-space:normal;font-size:13px"
-_PROBLEM_STYLE = "border-left:4px solid #b3261e;background:#fdecea;color:#5f1410;padding:4px 8px;margin:4px 0"
-_TH = "text-align:left;padding:2px 8px 2px 0;border-bottom:1px solid #bbb;font-weight:600"
-_TD = "padding:3px 8px 1px 0;vertical-align:top"
-_NOWRAP = ";white-space:nowrap"
-
-
-def _cell(text: str, *, code: bool = False, colour: str | None = None, title: str | None = None,
-          extra: str = "") -> str:
-    body = html.escape(text)
-    if code:
-        body = f"<code>{body}</code>"
-    style = _TD + (f";color:{colour};font-weight:600" if colour else "") + extra
-    title_attr = f' title="{html.escape(title)}"' if title else ""
-    return f'<td style="{style}"{title_attr}>{body}</td>'
-
-
-def _short(text: str, width: int = 48) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def _image_label(url: str, lab: Any) -> str:
     """``cdn /img/picture.png?acao=*`` for the lab's own URLs (its origins by label), else the URL."""
     for origin in getattr(lab, "origins", ()):
         if url.startswith(origin.origin + "/"):
-            return f"{origin.label} {_short(url[len(origin.origin):], 38)}"
-    return _short(url, 44)
-
-
-def _swatch(pixel: tuple[int, int, int, int] | None) -> str:
-    if not pixel:
-        return _cell("—")
-    r, g, b, a = pixel
-    return (
-        f'<td style="{_TD};white-space:nowrap">'
-        '<span style="display:inline-block;width:0.9em;height:0.9em;vertical-align:-0.1em;border:1px solid #888;'
-        f'background:rgba({r},{g},{b},{a / 255:.3f})"></span> <code>{r},{g},{b},{a}</code></td>'
-    )
-
-
-def _verdict(outcome: Outcome) -> tuple[str, str]:
-    """(short text, colour) for a learner: what the image did and what reading it back did."""
-    if outcome.load == "error":
-        return "error event: not loaded", _COLOURS[None]
-    if outcome.operation == "drawImage" and not outcome.exception:
-        tail = "canvas tainted" if outcome.readback == "SecurityError" else "canvas readable"
-        return f"loaded · drawn · {tail}", _COLOURS[outcome.readback]
-    if outcome.exception:
-        return f"loaded · {outcome.exception}", _COLOURS.get(outcome.exception, "#b3261e")
-    return "loaded · read back ok", _COLOURS["ok"]
+            return f"{origin.label} {short(url[len(origin.origin):], 38)}"
+    return short(url, 44)
 
 
 def _result_rows(ticket: Ticket, outcome: Outcome | None, failure: str | None, lab: Any) -> str:
     """Two table rows per experiment: the verdict line, then the page origin and the exception message."""
-    cells = [_cell(ticket.id), _cell(_image_label(ticket.url, lab), code=True, title=ticket.url, extra=_NOWRAP),
-             _cell("(absent)" if ticket.crossorigin is None else repr(ticket.crossorigin), code=True),
-             _cell(ticket.operation, code=True)]
+    cells = [cell(ticket.id), cell(_image_label(ticket.url, lab), code=True, title=ticket.url, extra=NOWRAP),
+             cell("(absent)" if ticket.crossorigin is None else repr(ticket.crossorigin), code=True),
+             cell(ticket.operation, code=True)]
     detail = ""
     if failure:
-        cells.append(f'<td colspan="3" style="{_TD};color:#b3261e">failed: {html.escape(failure)}</td>')
+        cells.append(f'<td colspan="3" style="{TD};color:#b3261e">failed: {html.escape(failure)}</td>')
     elif outcome is None:
-        cells.append(f'<td colspan="3" style="{_TD};color:#666"><i>waiting for the browser…</i></td>')
+        cells.append(f'<td colspan="3" style="{TD};color:#666"><i>waiting for the browser…</i></td>')
     else:
-        text, colour = _verdict(outcome)
+        text, colour = verdict(outcome)
         ms = outcome.elapsed_ms
-        cells += [_cell(text, colour=colour, extra=_NOWRAP), _swatch(outcome.pixel),
-                  _cell(f"{ms:.0f}" if isinstance(ms, (int, float)) else "—")]
+        cells += [cell(text, colour=colour, extra=NOWRAP), swatch(outcome.pixel),
+                  cell(f"{ms:.0f}" if isinstance(ms, (int, float)) else "—")]
         said = f"{outcome.exception}: {outcome.message}" if outcome.exception else (outcome.message or "")
         detail = (f"page origin <code>{html.escape(outcome.page)}</code>"
                   + (f" — <code>{html.escape(said)}</code>" if said else ""))
@@ -605,7 +556,7 @@ def _result_rows(ticket: Ticket, outcome: Outcome | None, failure: str | None, l
     first = f"<tr data-ticket='{html.escape(ticket.id)}' style='{line}'>{''.join(cells)}</tr>"
     if not detail:
         return first
-    return (first + f"<tr class='cors-lab-live-detail'><td></td><td colspan='6' style='{_TD};padding-bottom:4px;"
+    return (first + f"<tr class='cors-lab-live-detail'><td></td><td colspan='6' style='{TD};padding-bottom:4px;"
             f"color:#555;font-size:92%'>{detail}</td></tr>")
 
 
@@ -690,32 +641,32 @@ class Comparison:
         for engine in ENGINES:
             o = self.outcomes.get(engine)
             if o is None:
-                rows.append(f"<tr style='border-top:1px solid #e0e0e0'>{_cell(names[engine])}<td colspan='3' "
-                            f"style='{_TD};color:#666'><i>{html.escape(self.notes.get(engine, ''))}</i></td></tr>")
+                rows.append(f"<tr style='border-top:1px solid #e0e0e0'>{cell(names[engine])}<td colspan='3' "
+                            f"style='{TD};color:#666'><i>{html.escape(self.notes.get(engine, ''))}</i></td></tr>")
                 continue
-            text, colour = _verdict(o)
+            text, colour = verdict(o)
             said = f"{o.exception}: {o.message}" if o.exception and o.message else (o.exception or "—")
-            rows.append(f"<tr style='border-top:1px solid #e0e0e0'>{_cell(names[engine], extra=_NOWRAP)}"
-                        f"{_cell(text, colour=colour, extra=_NOWRAP)}"
-                        f"{_cell(_short(said, 90), title=said)}{_cell(o.page, code=True)}</tr>")
-        head = "".join(f"<th style='{_TH}'>{h}</th>" for h in ("engine", "what happened", "exception", "page"))
+            rows.append(f"<tr style='border-top:1px solid #e0e0e0'>{cell(names[engine], extra=NOWRAP)}"
+                        f"{cell(text, colour=colour, extra=NOWRAP)}"
+                        f"{cell(short(said, 90), title=said)}{cell(o.page, code=True)}</tr>")
+        head = "".join(f"<th style='{TH}'>{h}</th>" for h in ("engine", "what happened", "exception", "page"))
         diffs = self.differences
         if diffs:
-            verdict = (f"<div style='{_PROBLEM_STYLE}'><b>The engines disagree:</b><ul style='margin:2px 0'>"
+            closing = (f"<div style='{PROBLEM_STYLE}'><b>The engines disagree:</b><ul style='margin:2px 0'>"
                        + "".join(f"<li><code>{html.escape(d)}</code></li>" for d in diffs)
                        + "</ul>A disagreement is news: a browser difference, the HTTP cache, an extension, "
                        "or a gap in the model.</div>")
         elif self.agree:
-            verdict = "<div style='color:#1b7f3b;font-weight:600;margin-top:4px'>All engines that answered agree.</div>"
+            closing = "<div style='color:#1b7f3b;font-weight:600;margin-top:4px'>All engines that answered agree.</div>"
         else:
-            verdict = ""
+            closing = ""
         crossorigin = "(absent)" if self.crossorigin is None else repr(self.crossorigin)
         caption = (f"<code>{html.escape(self.operation)}</code> on <code title='{html.escape(self.url)}'>"
-                   f"{html.escape(_image_label(self.url, self.lab) if self.lab else _short(self.url, 70))}</code>, "
+                   f"{html.escape(_image_label(self.url, self.lab) if self.lab else short(self.url, 70))}</code>, "
                    f"crossorigin <code>{html.escape(crossorigin)}</code>, page <code>{html.escape(self.page)}</code>")
-        return (f"<div class='cors-lab-compare' style='{_BOX_STYLE}'><div>{caption}</div>"
+        return (f"<div class='cors-lab-compare' style='{BOX_STYLE}'><div>{caption}</div>"
                 f"<table style='border-collapse:collapse;margin-top:4px'><thead><tr>{head}</tr></thead>"
-                f"<tbody>{''.join(rows)}</tbody></table>{verdict}</div>")
+                f"<tbody>{''.join(rows)}</tbody></table>{closing}</div>")
 
     def _repr_html_(self) -> str:
         return self._html()
@@ -739,13 +690,12 @@ def compare(lab: Any, url: str, crossorigin: str | None = None, operation: str =
     load result is kept as ``Comparison.loaded`` (for drawing it on a canvas).
     """
     from .browser import Browser
-    from .predict import OPERATIONS, predict
+    from .predict import predict
     from .servers import Lab
 
     if not isinstance(lab, Lab):
         raise UsageError("compare needs the running lab: compare(cors_lab.start(), url, ...).")
-    if operation not in OPERATIONS:
-        raise UsageError(f"Unknown operation {operation!r}. Use one of: {', '.join(OPERATIONS)}.")
+    check_operation(operation)
     if probe is not None and probe.mode != "site":
         raise UsageError("compare() needs a site-mode probe (the kernel cannot reach the server extension's "
                          "pictures); compare the opaque probe's results with predict(page='null', ...) instead.")

@@ -9,6 +9,7 @@ import html
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .render import COLOURS
 from .spec.fetch import HopRequest
 
 LOADS = ("load", "error")
@@ -103,7 +104,7 @@ class Outcome:
         printer.text(str(self) if not cycle else "Outcome(...)")
 
     def _repr_html_(self) -> str:
-        colour = {"ok": "#1b7f3b", "SecurityError": "#b3261e", None: "#8a5a00"}[self.readback]
+        colour = COLOURS[self.readback]
         rows = "".join(
             f"<tr><td>{i}</td><td><code>{html.escape(h.url)}</code></td>"
             f"<td><code>{html.escape(h.origin) if h.origin is not None else '<i>absent</i>'}</code></td>"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from .errors import UsageError
 from .outcome import Outcome
 from .spec import canvas
+from .spec.canvas import check_operation
 from .spec.fetch import HTML, fetch_image, image_request
 from .spec.origins import parse_origin
 
@@ -41,8 +42,7 @@ def predict(
 
     Spec: https://html.spec.whatwg.org/multipage/images.html#update-the-image-data
     """
-    if operation not in OPERATIONS:
-        raise UsageError(f"Unknown operation {operation!r}. Use one of: {', '.join(OPERATIONS)}.")
+    check_operation(operation)
     if browser not in ("chromium", "spec"):
         raise UsageError(f"browser must be 'chromium' or 'spec', not {browser!r}.")
     if not isinstance(chain, (list, tuple)):

@@ -58,6 +58,13 @@ OPERATIONS = (
     "transferToImageBitmap",
 )
 
+
+def check_operation(operation: object, operations: tuple[str, ...] = OPERATIONS) -> str:
+    """``operation`` if it is one of ``operations``; else UsageError naming them all (the one check)."""
+    if operation not in operations:
+        raise UsageError(f"Unknown operation {operation!r}. Use one of: {', '.join(operations)}.")
+    return operation  # type: ignore[return-value]
+
 # --- Tables ---------------------------------------------------------------------------------------
 
 # https://html.spec.whatwg.org/multipage/urls-and-fetching.html#cors-same-origin
@@ -890,8 +897,7 @@ def run_operation(operation: str, source) -> OperationResult:
 
     Spec: https://html.spec.whatwg.org/multipage/canvas.html#security-with-canvas-elements
     """
-    if operation not in OPERATIONS:
-        raise UsageError(f"Unknown operation {operation!r}. Use one of: {', '.join(OPERATIONS)}.")
+    check_operation(operation)
     log: list[str] = []
     if isinstance(source, ImageSource):
         verdict = "CORS-same-origin" if source.cors_same_origin else "CORS-cross-origin"

@@ -58,18 +58,23 @@ CHROMIUM_IMAGE_ACCEPT = "image/jxl,image/avif,image/webp,image/apng,image/svg+xm
 SPEC_IMAGE_ACCEPT = "image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5"
 
 
+def check_crossorigin(value: object) -> str | None:
+    """``value`` if it can be a crossorigin attribute (None = absent, else a string); else UsageError."""
+    if value is not None and not isinstance(value, str):
+        raise UsageError(
+            f"crossorigin must be None (attribute absent) or a string such as 'anonymous', not {value!r}."
+        )
+    return value
+
+
 def cors_settings_state(value: str | None) -> str:
     """The crossorigin attribute's state: "No CORS", "Anonymous" or "Use Credentials".
 
     ``None`` means the attribute is absent. Any string, even ``"foo"``, is present.
     Spec: https://html.spec.whatwg.org/multipage/urls-and-fetching.html#cors-settings-attributes
     """
-    if value is None:
+    if check_crossorigin(value) is None:
         return CORS_SETTINGS_MISSING_DEFAULT
-    if not isinstance(value, str):
-        raise UsageError(
-            f"crossorigin must be None (attribute absent) or a string such as 'anonymous', not {value!r}."
-        )
     # Keywords are ASCII case-insensitive: lower only ASCII letters.
     key = value.translate({c: c + 32 for c in range(0x41, 0x5B)})
     return CORS_SETTINGS.get(key, CORS_SETTINGS_INVALID_DEFAULT)
