@@ -44,6 +44,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import CorsLabError, UsageError
@@ -206,54 +207,12 @@ def _release_playwright() -> None:
 
 # --- The page side --------------------------------------------------------------------------------
 
-# Runs in the top page: create the sandboxed srcdoc iframe (opaque origin) holding trial.js, and wait
-# until it says it is listening.
-_OPEN_SANDBOX = """async ([source, waitMs]) => {
-  const old = document.getElementById("cors-lab-sandbox");
-  if (old) old.remove();
-  const frame = document.createElement("iframe");
-  frame.id = "cors-lab-sandbox";
-  frame.setAttribute("sandbox", "allow-scripts");
-  const ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("the sandboxed frame did not start")), waitMs);
-    addEventListener("message", function onReady(event) {
-      if (event.source === frame.contentWindow && event.data && event.data.type === "cors-lab-ready") {
-        clearTimeout(timer);
-        removeEventListener("message", onReady);
-        resolve(event.origin);
-      }
-    });
-  });
-  frame.srcdoc = "<!doctype html><meta charset=utf-8><title>cors-lab sandbox</title><script>" + source +
-    "\\ncorsLabAnswerMessages(); parent.postMessage({type: 'cors-lab-ready'}, '*');</" + "script>";
-  (document.body || document.documentElement).appendChild(frame);
-  return await ready;
-}"""
-
-# Runs in the top page: ask the sandboxed frame to run one trial, wait for its answer.
-_ASK_SANDBOX = """([spec, waitMs]) => new Promise((resolve) => {
-  const frame = document.getElementById("cors-lab-sandbox");
-  const id = Math.random().toString(36).slice(2);
-  const timer = setTimeout(() => { removeEventListener("message", onResult);
-    resolve({error: "no answer from the sandboxed frame after " + waitMs + " ms"}); }, waitMs);
-  function onResult(event) {
-    if (event.source === frame.contentWindow && event.data && event.data.type === "cors-lab-result"
-        && event.data.id === id) {
-      clearTimeout(timer);
-      removeEventListener("message", onResult);
-      resolve(event.data.result);
-    }
-  }
-  addEventListener("message", onResult);
-  frame.contentWindow.postMessage({type: "cors-lab-trial", id, spec}, "*");
-})"""
-
-_WEBGL_RENDERER = """() => {
-  const gl = document.createElement("canvas").getContext("webgl");
-  if (!gl) return null;
-  const info = gl.getExtension("WEBGL_debug_renderer_info");
-  return info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
-}"""
+# Run in the top page (cors_lab/harness.js: one object of functions, evaluated by name): the sandboxed
+# srcdoc iframe holding trial.js and its responder, one trial asked of it, the WebGL renderer string.
+_PAGE_HELPERS = Path(__file__).with_name("harness.js").read_text(encoding="utf-8")
+_OPEN_SANDBOX = f"({_PAGE_HELPERS}).openSandbox"
+_ASK_SANDBOX = f"({_PAGE_HELPERS}).askSandbox"
+_WEBGL_RENDERER = f"({_PAGE_HELPERS}).webglRenderer"
 
 
 @dataclass

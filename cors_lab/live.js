@@ -52,18 +52,19 @@ function pageFacts() {
   };
 }
 
-const OPAQUE_PAGE_SCRIPT = `
-corsLabAnswerMessages();
-document.getElementById("status").textContent = "cors-lab opaque probe (origin " + self.origin + "): ready.";
-parent.postMessage({type: "cors-lab-ready", page: self.origin, operations: corsLabOperations}, "*");`;
-
+// The opaque-origin page: trial.js and its own responder (corsLabServe), answering this notebook page's
+// origin only (when it has an http(s) one).
 function opaqueSrcdoc(trialJs) {
   const source = String(trialJs || "").replace(/<\/script/gi, "<\\/script");
+  const parentOrigin = /^https?:$/.test(location.protocol) ? location.origin : null;
+  const serve =
+    `corsLabServe({ parentOrigin: ${JSON.stringify(parentOrigin)}, ` +
+    'status: document.getElementById("status"), label: "cors-lab opaque probe" });';
   return (
     "<!doctype html><html lang=en><meta charset=utf-8><title>cors-lab opaque probe</title>" +
     "<body style='margin:0;font:12px/1.4 system-ui,sans-serif;color:#555;padding:2px 4px;white-space:nowrap'>" +
     "<span id=status>cors-lab opaque probe: starting...</span><script>" +
-    source + "\n" + OPAQUE_PAGE_SCRIPT + "</" + "script></body></html>"
+    source + "\n" + serve + "</" + "script></body></html>"
   );
 }
 

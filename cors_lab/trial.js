@@ -6,9 +6,12 @@
 //
 //   globalThis.corsLabOperations        the operation names, in order
 //   globalThis.corsLabTrial(spec)       -> Promise<result>; never rejects for browser behaviour
-//   globalThis.corsLabAnswerMessages()  answer {type: "cors-lab-trial", id, spec} postMessages from the
-//                                       parent with {type: "cors-lab-result", id, result} (opaque-origin
-//                                       iframes, where the parent cannot call into the frame)
+//   globalThis.corsLabServe({parentOrigin, status, label})
+//                                       the one postMessage responder, for a page in an iframe (the lab's
+//                                       /probe page, the live probe's and the harness's sandboxed srcdoc
+//                                       pages): answers {type: "cors-lab-trial", id, spec} from the parent
+//                                       window with {type: "cors-lab-result", id, result} and announces
+//                                       {type: "cors-lab-ready", page, operations}
 //
 // spec   = {url, crossorigin: null | string, operation, timeoutMs = 5000}
 // result = {load: "load"|"error", readback: "ok"|"SecurityError"|null, exception: name|null, message,
@@ -335,23 +338,42 @@
     return r;
   }
 
-  function corsLabAnswerMessages() {
-    if (globalThis.__corsLabAnswering) return;
-    globalThis.__corsLabAnswering = true;
+  // parentOrigin (e.g. "http://127.0.0.1:8888"): only messages from that origin are answered, and
+  // replies go to it alone. Without it, replies use targetOrigin "*": a result is the image's verdict, a
+  // DOMException name and message, an origin and one pixel, never a cookie or other secret. Only the
+  // parent window is ever answered. status: an element whose text says how the page is doing.
+  let serving = false;
+  function corsLabServe(options) {
+    const { parentOrigin = null, status = null, label = "cors-lab probe" } = options || {};
+    if (parentOrigin !== null && !(typeof parentOrigin === "string" && /^https?:\/\/[^/?#\s]+$/.test(parentOrigin))) {
+      throw new TypeError(`parentOrigin must be an origin such as "http://127.0.0.1:8888"; got ${JSON.stringify(parentOrigin)}`);
+    }
+    if (serving) throw new Error("corsLabServe: this page already answers its parent");
+    serving = true;
+    const target = parentOrigin || "*";
+    let runs = 0;
+    const say = (text) => {
+      if (status) status.textContent = `${label} on ${self.origin}: ${text}`;
+    };
     addEventListener("message", async (event) => {
       const data = event.data;
-      if (!data || data.type !== "cors-lab-trial" || !event.source) return;
+      if (event.source !== window.parent || !data || data.type !== "cors-lab-trial") return;
+      if (parentOrigin && event.origin !== parentOrigin) return;
       let result;
       try {
         result = await corsLabTrial(data.spec);
       } catch (e) {
         result = { error: `${(e && e.name) || "Error"}: ${(e && e.message) || e}` };
       }
-      event.source.postMessage({ type: "cors-lab-result", id: data.id, result }, "*");
+      runs += 1;
+      say(`${runs} experiment${runs === 1 ? "" : "s"} run.`);
+      window.parent.postMessage({ type: "cors-lab-result", id: data.id, result }, target);
     });
+    say("ready.");
+    window.parent.postMessage({ type: "cors-lab-ready", page: self.origin, operations: OPERATIONS.slice() }, target);
   }
 
   globalThis.corsLabOperations = OPERATIONS.slice();
   globalThis.corsLabTrial = corsLabTrial;
-  globalThis.corsLabAnswerMessages = corsLabAnswerMessages;
+  globalThis.corsLabServe = corsLabServe;
 })();

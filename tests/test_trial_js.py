@@ -35,7 +35,7 @@ def test_every_operation_has_an_implementation():
 
 
 def test_trial_js_exports_its_globals_and_imports_nothing():
-    for name in ("corsLabTrial", "corsLabOperations", "corsLabAnswerMessages"):
+    for name in ("corsLabTrial", "corsLabOperations", "corsLabServe"):
         assert f"globalThis.{name} =" in SOURCE
     assert not re.search(r"^\s*(import|export)\b", SOURCE, re.M)
     # Inlined into a srcdoc <script> for the opaque-origin page.
