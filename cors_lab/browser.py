@@ -20,12 +20,12 @@ from .assets import DecodedImage, decode_image
 from .errors import CorsLabError, UsageError
 from .outcome import Outcome
 from .predict import outcome_of
-from .servers import KERNEL_USER_AGENT_PREFIX
 from .spec.cache import HTTPCache
 from .spec.canvas import check_operation
 from .spec.fetch import FetchResult, HopRequest, ImageFetch, image_request
 from .spec.headers import HeaderList
 from .spec.origins import parse_origin
+from .useragent import KERNEL_USER_AGENT_PREFIX
 
 KERNEL_USER_AGENT = f"{KERNEL_USER_AGENT_PREFIX}0.1 (Python; models Chromium's image loading)"
 DEFAULT_TIMEOUT = 5.0  # seconds for one whole image load, all hops

@@ -63,12 +63,11 @@ def check_knobs(query: str):
 
 def asset_path(base_url: str, name: str, **knobs: object) -> str:
     """The root-relative URL of picture ``name`` on the extension, e.g. ``/user/x/cors-lab/img/picture.png?acao=*``."""
-    from .servers import _asset_names, _query, encode_knobs
+    from .servers import asset_names, encode_knobs, query_string
 
-    if name not in _asset_names():
-        raise UsageError(f"No asset {name!r}; the lab serves {', '.join(_asset_names())}.")
-    pairs = encode_knobs(knobs)
-    query = _query(pairs)
+    if name not in asset_names():
+        raise UsageError(f"No asset {name!r}; the lab serves {', '.join(asset_names())}.")
+    query = query_string(encode_knobs(knobs))
     check_knobs(query)
     base = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
     return f"{base}{ASSET_ROUTE}{name}" + (f"?{query}" if query else "")
@@ -79,7 +78,7 @@ def handler_class() -> type:
     from jupyter_server.auth.decorator import allow_unauthenticated
     from jupyter_server.base.handlers import JupyterHandler
 
-    from .servers import NO_BODY_STATUSES, _asset_names, _respond
+    from .servers import NO_BODY_STATUSES, asset_names, respond
 
     class AssetHandler(JupyterHandler):
         """The kit's pictures, with URL-driven CORS headers, for pages with an opaque origin."""
@@ -110,8 +109,8 @@ def handler_class() -> type:
                 self.clear_header(header)
 
         def _answer(self, name: str, *, send_body: bool) -> None:
-            if name not in _asset_names():
-                self._plain(404, f"the extension serves {ASSET_ROUTE}<name> for <name> in {', '.join(_asset_names())}.")
+            if name not in asset_names():
+                self._plain(404, f"the extension serves {ASSET_ROUTE}<name> for <name> in {', '.join(asset_names())}.")
                 return
             try:
                 knobs = check_knobs(self.request.query)
@@ -119,19 +118,19 @@ def handler_class() -> type:
                 self._plain(400, str(err))
                 return
             # The lab servers' own response rules; no cookies are read (an opaque page sends none).
-            status, headers, body = _respond("img", name, self.request.path, knobs, {}, self.request.headers.get("Origin"))
+            answer = respond("img", name, path=self.request.path, knobs=knobs, origin=self.request.headers.get("Origin"))
             self._clear_jupyter_headers()
-            self.set_status(status, _phrase(status))
-            for header_name, value in headers:
+            self.set_status(answer.status, _phrase(answer.status))
+            for header_name, value in answer.headers:
                 self.add_header(header_name, value)
-            if status in NO_BODY_STATUSES:
+            if answer.status in NO_BODY_STATUSES:
                 self.finish()
                 return
             if not send_body:
-                self.set_header("Content-Length", str(len(body)))
+                self.set_header("Content-Length", str(len(answer.body)))
                 self.finish()
                 return
-            self.finish(body)
+            self.finish(answer.body)
 
     return AssetHandler
 

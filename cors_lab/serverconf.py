@@ -15,7 +15,7 @@ import re
 from urllib.parse import unquote, urlsplit
 
 from .errors import UsageError
-from .servers import ASSET_PREFIX, H5BP_IMAGE_PATTERN, Knobs, _query, encode_knobs, parse_knobs
+from .servers import ASSET_PREFIX, H5BP_IMAGE_PATTERN, Knobs, encode_knobs, parse_knobs, query_string
 
 __all__ = ["apache_config", "knobs_from_url", "nginx_config"]
 
@@ -78,7 +78,7 @@ def _parse(name: str | None, url: str | None, knobs: dict[str, object]) -> tuple
     if "user" in knobs or "samesite" in knobs:
         raise UsageError("Server snippets cover image URLs; the /login knobs (user, samesite) have none.")
     pairs = encode_knobs(knobs)
-    return name, parse_knobs(pairs), _query(pairs)
+    return name, parse_knobs(pairs), query_string(pairs)
 
 
 def _quote(value: str) -> str:

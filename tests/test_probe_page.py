@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 import pytest
 
 import cors_lab
-from cors_lab import servers
-from cors_lab.servers import Lab
+from cors_lab import trial
+from cors_lab.servers import PROBE_JS, Lab
 
 TRIAL_JS = Path(cors_lab.__file__).with_name("trial.js")
 
@@ -105,13 +105,22 @@ def test_probe_page_loads_only_its_own_trial_js(lab):
 
 
 def test_probe_page_listens_for_trials_and_answers_its_parent(lab):
-    script = "".join(parse(get(lab.site.probe_url())[2]).inline["script"])
-    assert '"cors-lab-trial"' in script and "cors-lab-result" in script and "cors-lab-ready" in script
-    assert "corsLabTrial(data.spec)" in script
+    # The page's own script (probe.js, inline) starts trial.js's one responder with the fragment's parent.
+    inline = "".join(parse(get(lab.site.probe_url())[2]).inline["script"])
+    assert inline == PROBE_JS
+    assert "corsLabServe({ parentOrigin, status })" in inline
+    assert 'new URLSearchParams(location.hash.slice(1)).get("parent")' in inline
+    # The responder it starts, in the trial.js the page loads from /probe/trial.js.
+    served = get(lab.site.origin + "/probe/trial.js")[2].decode("utf-8")
+    responder = served[served.index("function corsLabServe("):]
+    assert '"cors-lab-trial"' in responder and "cors-lab-result" in responder and "cors-lab-ready" in responder
+    assert "corsLabTrial(data.spec)" in responder
     # Only the parent window talks to it; with #parent=ORIGIN, only that origin, and replies go there.
-    assert "event.source !== window.parent" in script
-    assert "event.origin !== parentOrigin" in script
-    assert "postMessage" in script and "document.cookie" not in script
+    assert "event.source !== window.parent" in responder
+    assert "event.origin !== parentOrigin" in responder
+    assert "const target = parentOrigin || \"*\";" in responder
+    for script in (inline, responder):
+        assert "postMessage" in script and "document.cookie" not in script
 
 
 def _sha256(text: str) -> str:
@@ -179,7 +188,7 @@ def test_probe_requests_are_logged(lab):
 
 
 def test_missing_trial_js_is_a_500_with_the_reason(lab, monkeypatch):
-    monkeypatch.setattr(servers, "TRIAL_JS", Path("/nonexistent/trial.js"))
+    monkeypatch.setattr(trial, "TRIAL_JS", Path("/nonexistent/trial.js"))
     status, _, body = get(lab.site.origin + "/probe/trial.js")
     assert status == 500 and b"FileNotFoundError" in body
 
@@ -190,19 +199,19 @@ def test_missing_trial_js_is_a_500_with_the_reason(lab, monkeypatch):
 _EMBED_AND_ASK = """async ([probeUrl, spec, waitMs]) => {
   const frame = document.createElement("iframe");
   const messages = [];
-  const next = (type) => new Promise((resolve) => {
+  const next = (...types) => new Promise((resolve) => {
     const timer = setTimeout(() => resolve(null), waitMs);
     addEventListener("message", function on(event) {
-      if (event.source === frame.contentWindow && event.data && event.data.type === type) {
+      if (event.source === frame.contentWindow && event.data && types.includes(event.data.type)) {
         clearTimeout(timer); removeEventListener("message", on); resolve({origin: event.origin, data: event.data});
       }
     });
   });
-  const ready = next("cors-lab-ready");
+  const ready = next("cors-lab-ready", "cors-lab-probe-broken");
   frame.src = probeUrl;
   document.body.appendChild(frame);
   const r = await ready;
-  if (!r) return {ready: null, result: null};
+  if (!r || r.data.type !== "cors-lab-ready") return {ready: r, result: null};
   const answered = next("cors-lab-result");
   frame.contentWindow.postMessage({type: "cors-lab-trial", id: "t1", spec}, "*");
   const result = await answered;
@@ -251,3 +260,13 @@ def test_probe_ignores_a_parent_of_another_origin(lab, chromium):
     got = _ask(chromium, lab.cdn.url("picture.png"), f"{lab.site.probe_url()}#parent={lab.other.origin}",
                {"url": lab.cdn.url("picture.png")}, wait_ms=800)
     assert got == {"ready": None, "result": None}
+
+
+@pytest.mark.browser
+def test_probe_with_a_malformed_parent_says_so_and_runs_nothing(lab, chromium):
+    got = _ask(chromium, lab.cdn.url("picture.png"), f"{lab.site.probe_url()}#parent=javascript:alert(1)",
+               {"url": lab.cdn.url("picture.png")}, wait_ms=800)
+    assert got["result"] is None
+    broken = got["ready"]["data"]
+    assert broken["type"] == "cors-lab-probe-broken" and broken["page"] == lab.site.origin
+    assert broken["message"].startswith("TypeError: parentOrigin must be an origin")

@@ -1,0 +1,266 @@
+"""A lab: three loopback origins (site, cdn, other), their URL builders, request logs and life cycle.
+
+Owns `Lab`, `LabOrigin`, `start` (one lab per process) and stopping every lab at exit. Each origin
+answers through `cors_lab.servers.responses` and records into its own log; `LabOrigin.exchange` does
+exactly what its server does for one request, without a socket. Must not: bind anything but
+127.0.0.1, or redirect anywhere but the lab's own origins (``parse_knobs`` refuses it).
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import weakref
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+
+from ..errors import UsageError
+from .knobs import KNOBS, encode_knobs, parse_knobs, query_string
+from .log import LOG_LIMIT, LogEntry, Request, RequestLog, log_entry
+from .plumbing import LabServer
+from .probe import PROBE_PATH
+from .responses import ASSET_PREFIX, Answer, answer, asset_names, framed
+
+__all__ = ["ALLOWED_HOSTS", "Lab", "LabOrigin", "start"]
+
+ALLOWED_HOSTS = ("127.0.0.1", "localhost")
+
+
+class LabOrigin:
+    """One origin of the lab: a server on 127.0.0.1 addressed by ``origin`` (e.g. http://localhost:PORT)."""
+
+    def __init__(self, lab: Lab, label: str, host: str) -> None:
+        self.lab = lab
+        self.label = label
+        self.host = host
+        self._log: deque[LogEntry] = deque(maxlen=LOG_LIMIT)
+        self._log_lock = threading.Lock()
+        self._server = LabServer(name=label, handle=self.exchange)
+        self.address: tuple[str, int] = self._server.server_address[:2]  # what the socket is bound to
+        self.port: int = self.address[1]
+        self.origin: str = f"http://{host}:{self.port}"
+
+    # URLs ---------------------------------------------------------------------------------------
+
+    def url(self, name: str, **knobs: object) -> str:
+        """The URL of asset ``name`` on this origin with the given knobs (see the module's table).
+
+        >>> lab.cdn.url("picture.png", acao="*", vary="Origin")   # doctest: +SKIP
+        'http://127.0.0.1:41235/img/picture.png?acao=*&vary=Origin'
+        """
+        names = asset_names()
+        if name not in names:
+            raise UsageError(f"No asset {name!r}; the lab serves {', '.join(names)}.")
+        for k in knobs:
+            if k in KNOBS and KNOBS[k].login_only:
+                raise UsageError(f"Knob {k} only works on /login: use lab.{self.label}.login_url(...).")
+        return self._build(f"{ASSET_PREFIX}{name}", "img", knobs)
+
+    def login_url(self, user: str, *, samesite: str = "Lax", **knobs: object) -> str:
+        """``/login?user=...``: answers with ``Set-Cookie: cors_lab_user=<user>; Path=/; SameSite=...``."""
+        return self._build("/login", "login", {"user": user, "samesite": samesite if samesite != "Lax" else None, **knobs})
+
+    def probe_url(self) -> str:
+        """``/probe``: the live probe's page on this origin (``cors_lab.live.LiveProbe`` embeds it)."""
+        return f"{self.origin}{PROBE_PATH}"
+
+    def logout_url(self, **knobs: object) -> str:
+        """``/logout``: answers with a ``Set-Cookie`` that deletes ``cors_lab_user``."""
+        return self._build("/logout", "logout", knobs)
+
+    def _build(self, path: str, endpoint: str, knobs: Mapping[str, object]) -> str:
+        pairs = encode_knobs(knobs)
+        parse_knobs(pairs, endpoint=endpoint, allowed_origins=self.lab.origin_names)
+        return f"{self.origin}{path}" + (f"?{query_string(pairs)}" if pairs else "")
+
+    # Requests -----------------------------------------------------------------------------------
+
+    def exchange(self, request: Request, wait: Callable[[float], object] | None = None) -> Answer:
+        """Answer ``request`` and log it, exactly as this origin's server does, but with no socket.
+
+        The server calls this for every request it reads; tests and transports may call it directly.
+        ``wait(seconds)`` sleeps for a ``delay`` knob (default: until this origin stops, at most that long).
+        """
+        names = self.lab.origin_names
+        result = answer(request, lab_origins=names)
+        if result.delay:
+            (wait or self._server.stop_event.wait)(result.delay)
+        result = framed(result, closing=request.closing)
+        entry = log_entry(request, server=self.label, status=result.status, headers=result.headers,
+                          error=result.error, lab_origins=names)
+        with self._log_lock:
+            self._log.append(entry)
+        return result
+
+    # Log ----------------------------------------------------------------------------------------
+
+    @property
+    def log(self) -> RequestLog:
+        """A snapshot of the requests this origin received, oldest first."""
+        with self._log_lock:
+            return RequestLog(self._log)
+
+    def clear_log(self) -> None:
+        with self._log_lock:
+            self._log.clear()
+
+    # Life ---------------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return not self._server.stop_event.is_set()
+
+    def _stop(self) -> None:
+        self._server.stop()
+
+    def __str__(self) -> str:
+        return self.origin
+
+    def __repr__(self) -> str:
+        state = "" if self.running else " stopped"
+        return f"<LabOrigin {self.label} {self.origin}{state}>"
+
+
+def _other_host(host: str) -> str:
+    return "localhost" if host == "127.0.0.1" else "127.0.0.1"
+
+
+def _check_host(host: object) -> str:
+    if host not in ALLOWED_HOSTS:
+        raise UsageError(
+            f"host must be '127.0.0.1' or 'localhost' (the name your browser used for JupyterLab); got {host!r}. "
+            "The lab only ever listens on 127.0.0.1."
+        )
+    return host  # type: ignore[return-value]
+
+
+_labs: weakref.WeakSet[Lab] = weakref.WeakSet()
+
+
+class Lab:
+    """Three loopback origins (``site``, ``cdn``, ``other``) and their request logs.
+
+    Use ``cors_lab.servers.start()`` in notebooks (one lab per kernel); ``Lab()`` makes an extra one.
+    A context manager: ``with start() as lab: ...`` stops it on exit.
+    """
+
+    def __init__(self, *, host: str = "127.0.0.1") -> None:
+        self.host = _check_host(host)
+        self.origins: tuple[LabOrigin, ...] = ()
+        self.origin_names: frozenset[str] = frozenset()  # until all three are up, no redirect target
+        made: list[LabOrigin] = []
+        try:
+            for label, name in (("site", host), ("cdn", host), ("other", _other_host(host))):
+                made.append(LabOrigin(self, label, name))
+        except BaseException:
+            for o in made:
+                o._stop()
+            raise
+        self.site, self.cdn, self.other = made
+        self.origins = tuple(made)
+        self.origin_names = frozenset(o.origin for o in made)
+        _labs.add(self)
+
+    def __getitem__(self, label: str) -> LabOrigin:
+        for o in self.origins:
+            if o.label == label:
+                return o
+        raise KeyError(f"{label!r}: a lab's origins are 'site', 'cdn' and 'other'")
+
+    @property
+    def running(self) -> bool:
+        return any(o.running for o in self.origins)
+
+    def chain(
+        self,
+        hops: Sequence[LabOrigin | str],
+        name: str,
+        *,
+        status: int = 302,
+        hop_knobs: Mapping[str, object] | Sequence[Mapping[str, object]] | None = None,
+        **knobs: object,
+    ) -> str:
+        """A redirect chain through ``hops`` ending at asset ``name`` on the last hop.
+
+        The last hop gets ``knobs``; each earlier hop redirects to the next with ``status`` and
+        ``hop_knobs`` (one mapping for every hop, or a list with one per redirecting hop)::
+
+            lab.chain([lab.cdn, lab.other, lab.site], "picture.png", acao="*", hop_knobs={"acao": "*"})
+        """
+        origins = [self[h] if isinstance(h, str) else h for h in hops]
+        if not origins or any(not isinstance(o, LabOrigin) or o.lab is not self for o in origins):
+            raise UsageError("chain() needs a list of this lab's origins, e.g. [lab.cdn, lab.other, lab.site].")
+        redirects = len(origins) - 1
+        if hop_knobs is None:
+            per_hop: list[Mapping[str, object]] = [{}] * redirects
+        elif isinstance(hop_knobs, Mapping):
+            per_hop = [hop_knobs] * redirects
+        else:
+            per_hop = list(hop_knobs)
+            if len(per_hop) != redirects:
+                raise UsageError(f"hop_knobs has {len(per_hop)} entries for {redirects} redirecting hops; give one per hop.")
+        url = origins[-1].url(name, **knobs)
+        for origin, extra in zip(reversed(origins[:-1]), reversed(per_hop)):
+            if "to" in extra:
+                raise UsageError("hop_knobs may not set 'to': chain() links the hops itself.")
+            url = origin.url(name, **{"status": status, **extra, "to": url})
+        return url
+
+    def log(self) -> RequestLog:
+        """Every origin's requests merged, oldest first."""
+        entries = [e for o in self.origins for e in o.log]
+        return RequestLog(sorted(entries, key=lambda e: (e.time, e.seq)))
+
+    def clear_log(self) -> None:
+        for o in self.origins:
+            o.clear_log()
+
+    def stop(self) -> None:
+        """Stop all three servers (idempotent). Open connections are closed, threads joined."""
+        global _running
+        for o in self.origins:
+            o._stop()
+        with _start_lock:
+            if _running is self:
+                _running = None
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "" if self.running else " stopped"
+        return f"<Lab site={self.site.origin} cdn={self.cdn.origin} other={self.other.origin}{state}>"
+
+
+_start_lock = threading.Lock()
+_running: Lab | None = None
+
+
+def start(*, host: str = "127.0.0.1") -> Lab:
+    """Start the lab's three servers, or return the lab already running in this process.
+
+    ``host`` is the name the page uses for the lab: ``"127.0.0.1"`` or ``"localhost"`` (use the one
+    in your JupyterLab address bar, so the lab is same-site with the page). Either way the servers
+    listen on 127.0.0.1 only, on free ports; ``lab.other`` uses the other name.
+    """
+    global _running
+    _check_host(host)
+    with _start_lock:
+        if _running is not None and _running.running:
+            if _running.host != host:
+                raise UsageError(
+                    f"The lab is already running with host={_running.host!r}; call lab.stop() first "
+                    f"to restart it with host={host!r}."
+                )
+            return _running
+        _running = Lab(host=host)
+        return _running
+
+
+@atexit.register
+def _stop_all() -> None:
+    for lab in list(_labs):
+        lab.stop()
