@@ -8,13 +8,15 @@ Every failure ends as an "error" load result with a reason: never a traceback, n
 
 from __future__ import annotations
 
+import functools
 import html
+import http.client
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import requests
-from requests.cookies import RequestsCookieJar, extract_cookies_to_jar, get_cookie_header
+from requests.cookies import MockRequest, MockResponse, RequestsCookieJar, get_cookie_header
 
 from .assets import DecodedImage, decode_image
 from .errors import CorsLabError, UsageError
@@ -119,7 +121,7 @@ class Exchange:
     error: str | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class LoadResult:
     """What `Browser.load_image` saw: the load/error event, why, the decoded pixels, every hop."""
 
@@ -237,13 +239,17 @@ class Browser:
 
     def login(self, url: str) -> int:
         """Visit a login URL as a top-level navigation, keeping the cookies it sets; returns the status."""
-        prepared = requests.Request("GET", url, headers={"User-Agent": KERNEL_USER_AGENT}).prepare()
+        headers = [("User-Agent", KERNEL_USER_AGENT)]
         try:
-            resp = requests.Session().send(prepared, allow_redirects=False, timeout=self.timeout)
-        except requests.RequestException as err:
-            raise UsageError(f"Could not reach {url}: {_short(err)}. Is the lab running (cors_lab.start())?") from None
-        extract_cookies_to_jar(self.cookies, prepared, resp.raw)
-        return resp.status_code
+            raw = self.transport(url, headers, self.timeout)
+        except TransportError as err:
+            raise UsageError(f"Could not reach {url}: {err}. Is the lab running (cors_lab.start())?") from None
+        message = http.client.HTTPMessage()
+        for name, value in raw.headers:
+            message[name] = value
+        request = requests.Request("GET", url, headers=dict(headers)).prepare()
+        self.cookies.extract_cookies(MockResponse(message), MockRequest(request))
+        return raw.status
 
     # -- loading -------------------------------------------------------------------------------------
 
@@ -277,21 +283,21 @@ class Browser:
             if result is not None:
                 break
         elapsed = (time.perf_counter() - started) * 1000
-        page = self.origin.serialize()
+        seen = functools.partial(LoadResult, url=url, page=self.origin.serialize(), crossorigin=crossorigin,
+                                 fetch=result, hops=hops, elapsed_ms=elapsed)
         if not result.ok:
             reason = result.reason
             if hops and hops[-1].error:
                 reason = hops[-1].error
-            return LoadResult(url, page, crossorigin, "error", reason, result, None, hops, elapsed)
+            return seen(event="error", reason=reason, decoded=None)
         try:
             decoded = decode_image(body, content_type=content_type, max_pixels=self.max_pixels, partial=True)
         except CorsLabError as err:
-            reason = str(err).split("\n", 1)[0]
-            return LoadResult(url, page, crossorigin, "error", reason, result, None, hops, elapsed)
+            return seen(event="error", reason=str(err).split("\n", 1)[0], decoded=None)
         reason = result.reason
         if not decoded.complete:
             reason += "; the file is truncated, but its size arrived, so the image still loads (what is missing is transparent)"
-        return LoadResult(url, page, crossorigin, "load", reason, result, decoded, hops, elapsed)
+        return seen(event="load", reason=reason, decoded=decoded)
 
     # -- one hop ---------------------------------------------------------------------------------------
 

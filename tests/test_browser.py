@@ -1,6 +1,12 @@
-"""Tests for cors_lab.browser: the kernel browser over real loopback servers and injected transports."""
+"""Tests for cors_lab.browser: the kernel browser through injected transports, and over real sockets.
+
+Most tests hand each request to the lab's own answer (`in_process`: ``LabOrigin.exchange``, what the
+lab's server does for a request it reads, log entry included) with no socket; the last ones prove the
+default transport over real loopback sockets: a round trip with cookies, a dead server, a slow one.
+"""
 
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -8,7 +14,7 @@ from cors_lab import predict
 from cors_lab.assets import ASSET_NAMES, expected_pixels
 from cors_lab.browser import Browser, RawResponse, TransportError
 from cors_lab.errors import UsageError
-from cors_lab.servers import Lab
+from cors_lab.servers import Lab, Request
 
 
 @pytest.fixture(scope="module")
@@ -17,10 +23,26 @@ def lab():
         yield running
 
 
+def in_process(lab):
+    """A transport that asks the lab origin itself (its server's own answer and log entry), no socket."""
+    origins = {o.origin: o for o in lab.origins}
+
+    def transport(url, headers, timeout):
+        parts = urlsplit(url)
+        origin = origins.get(f"{parts.scheme}://{parts.netloc}")
+        if origin is None:
+            raise TransportError(f"the server could not be reached ({url} is not on the lab)")
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        answer = origin.exchange(Request("GET", target, headers=tuple(headers)))
+        return RawResponse(answer.status, tuple(answer.headers), answer.body)
+
+    return transport
+
+
 @pytest.fixture()
 def browser(lab):
     lab.clear_log()
-    return Browser(lab.site)
+    return Browser(lab.site, transport=in_process(lab))
 
 
 # --- Verdicts agree with predict() and the requests with the spec model --------------------------
@@ -102,7 +124,7 @@ def test_login_cookie_sent_per_credentials_mode(lab, browser):
 
 
 def test_secret_pixels_depend_on_login(lab):
-    alice, anon = Browser(lab.site), Browser(lab.site)
+    alice, anon = Browser(lab.site, transport=in_process(lab)), Browser(lab.site, transport=in_process(lab))
     alice.login(lab.site.login_url("alice"))
     a = alice.load_image(lab.site.url("secret.png")).decoded
     b = anon.load_image(lab.site.url("secret.png")).decoded
@@ -133,22 +155,7 @@ def test_cache_vary_origin_gotcha(lab, browser, vary, second_event, requests_mad
     assert browser.load_image(url, crossorigin="anonymous").event == "load"
 
 
-# --- Failures end as an error event, within the timeout ---------------------------------------------
-
-
-def test_dead_server_is_error_not_traceback(lab):
-    b = Browser(lab.site, timeout=2)
-    result = b.load_image("http://127.0.0.1:9/picture.png")  # port 9 (discard) is closed here
-    assert result.event == "error" and "could not be reached" in result.reason
-    assert result.outcome().verdict == ("error", None, "InvalidStateError")
-
-
-def test_slow_server_times_out_promptly(lab):
-    b = Browser(lab.site, timeout=0.5)
-    start = time.monotonic()
-    result = b.load_image(lab.cdn.url("picture.png", delay=5))
-    assert result.event == "error" and "in time" in result.reason and "0.5 s" in result.reason
-    assert time.monotonic() - start < 3
+# --- Failures end as an error event ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -215,6 +222,54 @@ def test_bad_arguments_name_the_fix():
 
 
 def test_repr_never_shows_cookie_values(lab):
-    b = Browser(lab.site)
+    b = Browser(lab.site, transport=in_process(lab))
     b.login(lab.site.login_url("zed"))
     assert "zed" not in repr(b)
+
+
+def test_login_goes_through_the_transport_and_keeps_only_what_it_sets():
+    t = fake([RawResponse(200, (("Set-Cookie", "cors_lab_user=ada; Path=/; SameSite=Lax"),), b"logged in\n"),
+              RawResponse(200, (("Content-Type", "text/html"),), b"<p>not an image</p>")])
+    b = Browser("http://a.test", transport=t)
+    assert b.login("http://a.test/login?user=ada") == 200
+    b.load_image("http://a.test/x.png")
+    (login_url, login_headers), (_, image_headers) = t.calls
+    assert login_url == "http://a.test/login?user=ada" and not any(n == "Cookie" for n, _ in login_headers)
+    assert ("Cookie", "cors_lab_user=ada") in image_headers
+    refused = fake([TransportError("the server could not be reached (connection refused)")])
+    with pytest.raises(UsageError, match="Could not reach .*connection refused.*Is the lab running"):
+        Browser("http://a.test", transport=refused).login("http://a.test/login?user=ada")
+
+
+# --- The default transport, over real loopback sockets -------------------------------------------------
+
+
+def test_default_transport_round_trip_with_cookies(lab):
+    # What only real sockets prove: requests' headers and Set-Cookie lines reach the server and come back.
+    lab.clear_log()
+    b = Browser(lab.site)
+    assert b.login(lab.site.login_url("alice")) == 200
+    url = lab.cdn.url("secret.png", nonce=True, acao=lab.site.origin, acac=True)
+    result = b.load_image(url, crossorigin="use-credentials")
+    assert result.event == "load" and result.cors_same_origin
+    login, image = lab.log()
+    assert (login.server, login.client, login.header("Set-Cookie")) == ("site", "kernel", "cors_lab_user=alice; Path=/; SameSite=Lax")
+    assert (image.server, image.client, image.origin, image.mode) == ("cdn", "kernel", lab.site.origin, "cors")
+    assert image.cookies == {"cors_lab_user": "alice"} and image.other_cookies == 0
+
+
+def test_dead_server_is_error_not_traceback(lab):
+    b = Browser(lab.site, timeout=2)
+    result = b.load_image("http://127.0.0.1:9/picture.png")  # port 9 (discard) is closed here
+    assert result.event == "error" and "could not be reached" in result.reason
+    assert result.outcome().verdict == ("error", None, "InvalidStateError")
+
+
+def test_slow_server_times_out_promptly(lab):
+    b = Browser(lab.site, timeout=0.5)
+    start = time.monotonic()
+    result = b.load_image(lab.cdn.url("picture.png", delay=5))
+    assert result.event == "error" and "in time" in result.reason and "0.5 s" in result.reason
+    assert time.monotonic() - start < 3
+
+
