@@ -43,7 +43,7 @@ class LabOrigin:
     # URLs ---------------------------------------------------------------------------------------
 
     def url(self, name: str, **knobs: object) -> str:
-        """The URL of asset ``name`` on this origin with the given knobs (see the module's table).
+        """The URL of asset ``name`` on this origin with the given knobs (``print(cors_lab.servers.KNOBS)``).
 
         >>> lab.cdn.url("picture.png", acao="*", vary="Origin")   # doctest: +SKIP
         'http://127.0.0.1:41235/img/picture.png?acao=*&vary=Origin'
