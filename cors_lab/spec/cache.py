@@ -50,7 +50,7 @@ from typing import NamedTuple
 
 from ..errors import UsageError
 from .headers import HeaderList
-from .origins import ParsedURL, parse_origin, parse_url, registrable_domain
+from .origins import ParsedURL, obtain_site, parse_origin, parse_url
 
 RFC9111 = "https://www.rfc-editor.org/rfc/rfc9111"
 STORING = f"{RFC9111}#section-3"
@@ -508,11 +508,14 @@ def _site(origin_or_url: object) -> str | None:
 
     Spec: https://html.spec.whatwg.org/multipage/browsers.html#obtain-a-site
     """
-    origin = parse_origin(origin_or_url)  # type: ignore[arg-type]
-    if origin.opaque:
+    site = obtain_site(parse_origin(origin_or_url))  # type: ignore[arg-type]
+    if not isinstance(site, tuple):
         return None
+    # Serialization of a site (https://html.spec.whatwg.org/multipage/browsers.html#serialization-of-a-site):
+    # "2. Let result be site[0]. 3. Append "://" to result. 4. Append site[1], serialized, to result."
     # Ports do not count for sites; registrable_domain has its own Deviation (no Public Suffix List).
-    return f"{origin.scheme}://{registrable_domain(origin.host)}"
+    scheme, host = site
+    return f"{scheme}://{host}"
 
 
 def _url_for_request(parsed: ParsedURL) -> str:
