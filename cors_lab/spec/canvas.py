@@ -79,7 +79,7 @@ IMAGE_STATES = ("unavailable", "partially available", "completely available", "b
 # https://html.spec.whatwg.org/multipage/canvas.html#check-the-usability-of-the-image-argument
 # HTMLOrSVGImageElement, by its current request's state: "If image's current request's state is
 # broken, then throw an "InvalidStateError" DOMException. If image is not fully decodable, then
-# return bad." Otherwise (step 2) "Return good".
+# return bad." Otherwise (step 2) "Return good" -- unless its size is zero (see check_usability).
 IMAGE_STATE_USABILITY = {
     "unavailable": "bad",
     "partially available": "bad",
@@ -96,17 +96,21 @@ CANVAS_IMAGE_SOURCE_KINDS = {
 }
 
 # Chromium's InvalidStateError texts when the image argument is unusable, per reason and method.
-# drawImage/createPattern "broken": BaseRenderingContext2D (kUndecodableSourceImageStatus), measured
-# in Chromium as "Source image is in the 'broken' state." for createPattern. Zero-size canvas and
-# detached bitmap: BaseRenderingContext2D. createImageBitmap: ImageBitmapFactories (older copy read;
-# the current text is not verified here).
+# Measured in Chromium 156.0.8078.108 on 2026-11-29 (an <img> whose load failed, one not loaded yet,
+# and loaded 0x0, 0x10 and 10x0 SVG images): "broken" for drawImage, createPattern and
+# createImageBitmap, "bad" (not loaded yet) and "zero-size image" for createImageBitmap.
+# Zero-size canvas and detached bitmap: BaseRenderingContext2D (read, not measured here).
 UNUSABLE_TEXT = {
     "broken": {
         "drawImage": "The HTMLImageElement provided is in the 'broken' state.",
         "createPattern": "Source image is in the 'broken' state.",
-        "createImageBitmap": "The source image could not be decoded.",
+        "createImageBitmap": "The HTMLImageElement provided is in the 'broken' state.",
     },
-    "bad": {"createImageBitmap": "The source image width is 0."},
+    "bad": {"createImageBitmap": "The image source is not usable."},
+    "zero-size image": {
+        "width": "The image source's width is 0.",
+        "height": "The image source's height is 0.",
+    },
     "zero-size canvas": "The image argument is a canvas element with a width or height of 0.",
     "detached": "The image source is detached.",
 }
@@ -125,6 +129,10 @@ FIXES = {
         "the load event, and handle the error event."
     ),
     "bad": "The image has not loaded yet. Wait for its load event (or await img.decode()) first.",
+    "zero-size image": (
+        "The image has no pixels: its natural width or height is 0 (an SVG with width=\"0\" or "
+        'height="0" loads like this). Give the image a size above 0.'
+    ),
     "zero-size canvas": "Give the source canvas a width and height above 0 before drawing it.",
     "detached": "This ImageBitmap was closed or transferred. Make a new one with createImageBitmap().",
     "index-size": "Ask for at least one pixel: width and height must not be 0.",
@@ -299,7 +307,8 @@ def check_usability(
     call = f"{method}({CANVAS_IMAGE_SOURCE_KINDS[image.kind]})"
     # 1. Switch on image:
     if image.kind == "img":
-        # HTMLOrSVGImageElement: broken -> throw; not fully decodable -> return bad.
+        # HTMLOrSVGImageElement: "If image's current request's state is broken, then throw an
+        # "InvalidStateError" DOMException. If image is not fully decodable, then return bad."
         verdict = IMAGE_STATE_USABILITY[image.state]
         if verdict == "InvalidStateError":
             _note(log, f'{call}: the image\'s state is "broken", so InvalidStateError', "usability")
@@ -307,6 +316,15 @@ def check_usability(
             raise InvalidStateError(_failed(method, interface, text), fix=FIXES["broken"])
         if verdict == "bad":
             _note(log, f'{call}: the image is "{image.state}", not fully decodable: usability is bad', "usability")
+            return verdict
+        # "If image has a natural width or natural height (or both) equal to zero, then return bad."
+        # Chromium 156 agrees (measured 2026-11-29 with 0x0, 0x10 and 10x0 SVG images, which load):
+        # createPattern returns null, drawImage draws nothing and leaves the canvas clean even for
+        # a cross-origin image, and createImageBitmap rejects with InvalidStateError.
+        if image.natural_width == 0 or image.natural_height == 0:
+            size = f"{image.natural_width}x{image.natural_height}"
+            _note(log, f"{call}: the image's natural size is {size}, so usability is bad", "usability")
+            return "bad"
         return verdict
     if image.kind == "video":
         # HTMLVideoElement: "If image's readyState attribute is either HAVE_NOTHING or HAVE_METADATA,
@@ -316,8 +334,8 @@ def check_usability(
             _note(log, f"{call}: the video has no current frame: usability is bad", "usability")
             return "bad"
     if image.kind in ("canvas", "offscreen"):
-        # HTMLCanvasElement, OffscreenCanvas: "If either the horizontal dimension or the vertical
-        # dimension of image is equal to 0, then throw an "InvalidStateError" DOMException."
+        # HTMLCanvasElement, OffscreenCanvas: "If image has either a horizontal dimension or a
+        # vertical dimension equal to zero, then throw an "InvalidStateError" DOMException."
         if image.width == 0 or image.height == 0:
             _note(log, f"{call}: the source canvas is {image.width}x{image.height}, so InvalidStateError", "usability")
             raise InvalidStateError(
@@ -426,6 +444,8 @@ class _Context2D(_Surface):
             _note(self.log, f"{call}: nothing is drawn and origin-clean is unchanged", "drawImage")
             return
         # 5. If one of the sw or sh arguments is zero, then return. Nothing is painted.
+        #    (An <img> of zero size was already "bad" at step 3; an ImageBitmap from a 0xN
+        #    OffscreenCanvas gets here.)
         width, height = _size(image)
         if width == 0 or height == 0:
             _note(self.log, f"{call}: the source is {width}x{height}, so nothing is painted", "drawImage")
@@ -816,6 +836,10 @@ class WebGLCanvas(_ElementExports, _Surface):
                 return self._gl_error("INVALID_VALUE", "invalid image")
             if is_not_origin_clean(source):
                 return self._security_error("The image element contains cross-origin data, and may not be loaded.")
+            # A loaded image of zero size: TexImageImpl finds no pixels, "bad image data" (measured in
+            # Chromium 156 on 2026-11-29 with 0x0, 0x10 and 10x0 SVG images; the taint check comes first).
+            if source.natural_width == 0 or source.natural_height == 0:
+                return self._gl_error("INVALID_VALUE", "bad image data")
         elif kind == "video":
             # ValidateHTMLVideoElement: no videoWidth/videoHeight -> INVALID_VALUE "no video".
             if source.state != "completely available":
@@ -853,9 +877,12 @@ def create_image_bitmap(image, *, log: list[str] | None = None) -> ImageBitmap:
     usability = check_usability(image, method="createImageBitmap", interface="Window", log=log)
     if usability == "bad":
         _note(log, f"{call}: usability is bad, so the promise rejects with InvalidStateError", "createImageBitmap")
-        raise InvalidStateError(
-            _failed("createImageBitmap", "Window", UNUSABLE_TEXT["bad"]["createImageBitmap"]), fix=FIXES["bad"]
-        )
+        text, fix = UNUSABLE_TEXT["bad"]["createImageBitmap"], FIXES["bad"]
+        if isinstance(image, ImageSource) and image.state == "completely available":
+            # Loaded, but zero-size: Chromium names the zero dimension (width first).
+            zero = "width" if image.natural_width == 0 else "height"
+            text, fix = UNUSABLE_TEXT["zero-size image"][zero], FIXES["zero-size image"]
+        raise InvalidStateError(_failed("createImageBitmap", "Window", text), fix=fix)
     width, height = _size(image)
     # HTMLOrSVGImageElement / HTMLVideoElement: "If image is not origin-clean, then set the
     # origin-clean flag of imageBitmap's bitmap to false."  HTMLCanvasElement, OffscreenCanvas,
