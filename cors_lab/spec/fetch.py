@@ -249,7 +249,9 @@ def referer(request: Request) -> str | None:
         return None
     page = request.initiator_page or request.origin.serialize() + "/"
     target = parse_url(request.current_url)
-    # "If the request is a TLS-protected and the target is not (a downgrade), no referrer."
+    # "Requests whose referrerURL is a potentially trustworthy URL and whose current URL is a
+    #  non-potentially trustworthy URL on the other hand, will contain no referrer information."
+    # Deviation: only an https: page counts as a potentially trustworthy referrerURL here.
     if request.origin.scheme == "https" and target.scheme == "http" and not is_potentially_trustworthy(target):
         return None
     if same_origin(request.origin, origin_of(target)):
