@@ -227,6 +227,11 @@ def _decode_svg(data: bytes, limit: int) -> DecodedImage:
         ) from None
     root = _parse_svg(data)
     width, height = _svg_size(root)
+    # Deviation: Chromium 156 loads an SVG whose width or height is 0 (measured 2026-11-29 with
+    # 0x0, 0x10 and 10x0 SVGs: load fires, naturalWidth/naturalHeight report the 0) and HTML agrees:
+    # its dimensions are known. The lab refuses it here, so the kernel browser says "error" where
+    # Chromium says "load"; the canvas model (cors_lab.spec.canvas) handles a loaded 0x0 image as
+    # Chromium does (unusable: createPattern null, drawImage draws nothing).
     if not (math.isfinite(width) and math.isfinite(height)) or width <= 0 or height <= 0:
         raise DecodeError(
             f"The SVG's size is {width:g}x{height:g}: an image with no area cannot be drawn, so the"
