@@ -190,8 +190,9 @@ print(browser.load_image(url, crossorigin="anonymous"))
 """),
     md("""
 Look at the `Origin` header on hops 2 and 3: `null`. The request passed through an origin that was
-neither the page's nor the previous hop's, so Fetch marks it
-[redirect-tainted](https://fetch.spec.whatwg.org/#concept-request-tainted-origin).
+neither the page's nor the previous hop's, so its
+[redirect-taint](https://fetch.spec.whatwg.org/#concept-request-tainted-origin) is no longer
+"same-origin" (Fetch says "same-site" or "cross-site"), and then its origin is sent as `null`.
 
 **Predict:** the image finally comes back from the page's *own* origin, which answers with its exact
 origin instead of `*`. Readable?

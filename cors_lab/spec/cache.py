@@ -1,8 +1,10 @@
 """The browser's HTTP cache: store or not, fresh or stale, Vary matching, cache modes, cache keys.
 
 Owns when a private (browser) HTTP cache stores a response and whether a later request reuses it,
-revalidates it or goes to the server. Pure: stdlib only, no I/O, and no clock reads: every time is
-passed in as POSIX seconds (a float), so a notebook can replay "an hour later" without waiting.
+revalidates it or goes to the server: Fetch's cache modes and HTTPCache. The per-response rules
+(RFC 9111) are freshness.py's, the key cachekey.py's; this module re-exports their public names.
+Pure: stdlib only, no I/O, and no clock reads: every time is passed in as POSIX seconds (a float),
+so a notebook can replay "an hour later" without waiting.
 
 The lesson it exists for, "Vary: Origin" (measured in Chromium 156, see DESIGN.md)::
 
@@ -39,63 +41,70 @@ origin) and ``cache_mode`` to both calls. The pieces work alone too: ``cache_con
 ``CACHE_MODES`` table.
 """
 
+
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass
-from datetime import timezone
-from email.utils import parsedate_to_datetime
 from typing import NamedTuple
 
 from ..errors import UsageError
+from .freshness import (
+    CHROMIUM_NET,
+    FRESHENING,
+    FRESHNESS,
+    HEURISTIC,
+    REQUEST_MAX_AGE,
+    REQUEST_NO_CACHE,
+    REQUEST_NO_STORE,
+    RESPONSE_NO_CACHE,
+    RESPONSE_NO_STORE,
+    REUSING,
+    STORING,
+    UNDERSTOOD_METHODS,
+    VARY,
+    Check,
+    Lifetime,
+    cache_control,
+    cite,
+    current_age,
+    delta_seconds,
+    first_value,
+    freshness_lifetime,
+    header_list,
+    seconds,
+    storable,
+    vary_fields,
+    vary_matches,
+)
+from .cachekey import CHROMIUM_CACHE_KEY, PARTITIONING_EXPLAINER, cache_key, key_parts
 from .headers import HeaderList
-from .origins import ParsedURL, parse_origin, parse_url, registrable_domain
+from .origins import parse_url
 
-RFC9111 = "https://www.rfc-editor.org/rfc/rfc9111"
-STORING = f"{RFC9111}#section-3"
-REUSING = f"{RFC9111}#section-4"
-VARY = f"{RFC9111}#name-calculating-cache-keys-with"
-FRESHNESS = f"{RFC9111}#section-4.2"
-HEURISTIC = f"{RFC9111}#section-4.2.2"
-FRESHENING = f"{RFC9111}#section-4.3.4"
-REQUEST_MAX_AGE = f"{RFC9111}#section-5.2.1.1"
-REQUEST_NO_CACHE = f"{RFC9111}#section-5.2.1.4"
-REQUEST_NO_STORE = f"{RFC9111}#section-5.2.1.5"
-RESPONSE_NO_CACHE = f"{RFC9111}#section-5.2.2.4"
-RESPONSE_NO_STORE = f"{RFC9111}#section-5.2.2.5"
+__all__ = [
+    "CACHE_MODES",
+    "CONDITIONAL_REQUEST_HEADERS",
+    "CacheMode",
+    "Check",
+    "Decision",
+    "HTTPCache",
+    "Lifetime",
+    "StoreResult",
+    "StoredResponse",
+    "cache_control",
+    "cache_key",
+    "current_age",
+    "freshness_lifetime",
+    "storable",
+    "vary_fields",
+    "vary_matches",
+]
+
 FETCH_CACHE = "https://fetch.spec.whatwg.org/#http-network-or-cache-fetch"
-CHROMIUM_NET = "https://chromium.googlesource.com/chromium/src/+/main/net/"
-CHROMIUM_CACHE_KEY = f"{CHROMIUM_NET}http/http_cache.cc"  # HttpCache::GenerateCacheKey
-CHROMIUM_NIK = f"{CHROMIUM_NET}base/network_isolation_key.h"  # the "triple-key" scheme
-CHROMIUM_FRESHNESS = f"{CHROMIUM_NET}http/http_response_headers.cc"  # GetFreshnessLifetimes
-CHROMIUM_VARY = f"{CHROMIUM_NET}http/http_vary_data.cc"
 CHROMIUM_TRANSACTION = f"{CHROMIUM_NET}http/http_cache_transaction.cc"
-PARTITIONING_EXPLAINER = "https://github.com/shivanigithub/http-cache-partitioning"
-
-# https://www.rfc-editor.org/rfc/rfc9110#section-15.1 : "Responses with status codes that are
-# defined as heuristically cacheable (e.g., 200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414,
-# and 501 in this specification) can be reused by a cache with heuristic expiration".
-HEURISTICALLY_CACHEABLE = frozenset({200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501})
-
-# Chromium's heuristic freshness (HttpResponseHeaders::GetFreshnessLifetimes, CHROMIUM_FRESHNESS):
-# 200, 203 and 206 without must-revalidate get (Date - Last-Modified) / 10 when Last-Modified <= Date;
-# 300, 301, 308 and 410 are "implicitly fresh" for ever; anything else gets 0 s.
-CHROMIUM_HEURISTIC_STATUSES = (200, 203, 206)
-CHROMIUM_HEURISTIC_FRACTION = 0.1
-CHROMIUM_IMPLICITLY_FRESH = (300, 301, 308, 410)
-
-# https://www.rfc-editor.org/rfc/rfc9111#section-1.2.2 : a delta-seconds value too large to
-# represent "MUST" be taken as 2147483648 (2^31).
-DELTA_SECONDS_MAX = 2**31
 
 # Request headers that make Fetch switch cache mode "default" to "no-store" (FETCH_CACHE, step
 # "If httpRequest's cache mode is "default" and httpRequest's header list contains ...").
 CONDITIONAL_REQUEST_HEADERS = ("If-Modified-Since", "If-None-Match", "If-Unmodified-Since", "If-Match", "If-Range")
-
-# Deviation: only GET is understood: stored, looked up and reused. Image loads are GETs; HEAD and
-# unsafe methods are neither stored nor do they invalidate stored responses (RFC 9111 section 4.4).
-UNDERSTOOD_METHODS = ("GET",)
 
 
 class CacheMode(NamedTuple):
@@ -128,20 +137,6 @@ CACHE_MODES = {
     "only-if-cached": CacheMode(True, "reuse", "reuse", "network-error", False),
 }
 
-
-class Check(NamedTuple):
-    """A yes/no answer with its reason in words (a clause for a learner-facing sentence)."""
-
-    ok: bool
-    why: str
-
-
-class Lifetime(NamedTuple):
-    """A freshness lifetime: seconds (``math.inf`` = fresh for ever), where it came from, in words."""
-
-    seconds: float
-    source: str  # "max-age" | "expires" | "heuristic" | "implicit" | "none"
-    detail: str  # e.g. "max-age 3600"
 
 
 @dataclass
@@ -188,377 +183,6 @@ class StoreResult:
     entry: StoredResponse | None = None
     key: str | None = None
 
-
-# --- Small parsers ------------------------------------------------------------------------------
-
-
-def _headers(headers: HeaderList | list | tuple | dict | None) -> HeaderList:
-    return headers if isinstance(headers, HeaderList) else HeaderList(headers)
-
-
-def _cite(label: str, url: str) -> str:
-    return f"({label}: {url})"
-
-
-def _secs(value: float) -> str:
-    if value == math.inf:
-        return "for ever"
-    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
-
-
-def cache_control(headers: HeaderList | list | tuple | dict | None) -> dict[str, str | None]:
-    """The Cache-Control directives: lower-cased name -> argument (quotes removed) or None.
-
-    Every Cache-Control line is combined; for a repeated directive the first occurrence wins.
-    Spec: https://www.rfc-editor.org/rfc/rfc9111#section-5.2
-    """
-    directives: dict[str, str | None] = {}
-    for item in _headers(headers).get_decode_split("Cache-Control") or []:
-        name, eq, argument = item.partition("=")
-        name = name.strip(" \t").lower()
-        if not name:
-            continue
-        argument = argument.strip(" \t")
-        # Recipients accept the quoted-string form of an argument, e.g. max-age="3600".
-        if len(argument) >= 2 and argument[0] == argument[-1] == '"':
-            argument = argument[1:-1]
-        # "When there is more than one value present for a given directive (...), either the first
-        #  occurrence should be used or the response should be considered stale." (section 4.2.1)
-        directives.setdefault(name, argument if eq else None)
-    return directives
-
-
-def _delta_seconds(argument: str | None) -> int | None:
-    """Spec: https://www.rfc-editor.org/rfc/rfc9111#section-1.2.2"""
-    if argument is None or not (argument.isascii() and argument.isdigit()):
-        return None
-    return min(int(argument), DELTA_SECONDS_MAX)
-
-
-def _http_date(value: str | None) -> float | None:
-    """An HTTP-date as POSIX seconds, or None if it is not a date.
-
-    Spec: https://www.rfc-editor.org/rfc/rfc9110#section-5.6.7
-    """
-    if value is None:
-        return None
-    try:
-        parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if parsed is None:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
-
-
-def _first(headers: HeaderList, name: str) -> str | None:
-    # Dates contain commas, so two lines cannot be joined with ", " and split again: the first
-    # line is the value ("either the first occurrence should be used ...", section 4.2.1).
-    values = headers.get_all(name)
-    return values[0] if values else None
-
-
-# --- Storing: RFC 9111 section 3 ----------------------------------------------------------------
-
-
-def storable(
-    *,
-    status: int,
-    response_headers: HeaderList | list | tuple | dict | None,
-    request_headers: HeaderList | list | tuple | dict | None = None,
-    method: str = "GET",
-) -> Check:
-    """May a private (browser) cache store this response? ``why`` says which rule decided.
-
-    Spec: https://www.rfc-editor.org/rfc/rfc9111#section-3
-    """
-    response = _headers(response_headers)
-    request_cc, response_cc = cache_control(request_headers), cache_control(response)
-    # "A cache MUST NOT store a response to a request unless:"
-    # "- the request method is understood by the cache;" (UNDERSTOOD_METHODS: a Deviation)
-    if method.upper() not in UNDERSTOOD_METHODS:
-        return Check(False, f"the request method is {method}, and this cache only stores GET responses")
-    # "- the response status code is final (see Section 15 of [HTTP]);"
-    if status < 200:
-        return Check(False, f"status {status} is not final")
-    # "- if the response status code is 206 or 304, or the must-understand cache directive (see
-    #    Section 5.2.2.3) is present: the cache understands the response status code;"
-    # Deviation: 206 is not understood (no range requests here) and a 304 is never stored: it only
-    # freshens a stored response (section 4.3.4). must-understand is not modelled, so a response
-    # with "must-understand, no-store" is not stored (the no-store rule below decides).
-    if status in (206, 304):
-        return Check(False, f"this cache does not store status {status} responses")
-    # Request directive: "The no-store request directive indicates that a cache MUST NOT store any
-    # part of either this request or any response to it." (section 5.2.1.5)
-    if "no-store" in request_cc:
-        return Check(False, "the request has Cache-Control: no-store")
-    # "- the no-store cache directive is not present in the response (see Section 5.2.2.5);"
-    if "no-store" in response_cc:
-        return Check(False, "the response has Cache-Control: no-store")
-    # "- if the cache is shared: the private response directive is either not present or ..."
-    # A browser's cache is private: `private` does not stop it from storing (section 5.2.2.7).
-    # "- the response contains at least one of the following:"
-    # "  - a public response directive; - a private response directive, if the cache is not shared;"
-    # "  - an Expires header field; - a max-age response directive;"
-    # "  - if the cache is shared: an s-maxage response directive;" (not us: s-maxage does not count)
-    # "  - a status code that is defined as heuristically cacheable (see Section 4.2.2)."
-    for directive in ("max-age", "public", "private"):
-        if directive in response_cc:
-            argument = response_cc[directive]
-            return Check(True, f"it has Cache-Control: {directive}" + ("" if argument is None else f"={argument}"))
-    if response.contains("Expires"):
-        return Check(True, "it has an Expires header")
-    if status in HEURISTICALLY_CACHEABLE:
-        return Check(True, f"status {status} is heuristically cacheable")
-    extra = " (s-maxage is only for shared caches)" if "s-maxage" in response_cc else ""
-    return Check(
-        False,
-        f"status {status} is not heuristically cacheable and the response has no max-age, Expires, "
-        f"public or private{extra}",
-    )
-
-
-# --- Freshness: RFC 9111 section 4.2 ------------------------------------------------------------
-
-
-def freshness_lifetime(
-    response_headers: HeaderList | list | tuple | dict | None, *, status: int, response_time: float
-) -> Lifetime:
-    """How long a response stays fresh after it was generated, as a private cache computes it.
-
-    ``response_time`` (when the response arrived) stands in for a missing or invalid Date.
-    Spec: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.1
-    """
-    headers = _headers(response_headers)
-    cc = cache_control(headers)
-    # "A cache can calculate the freshness lifetime (...) by evaluating the following rules and
-    #  using the first match:"
-    # "- If the cache is shared and the s-maxage response directive is present, use its value, or"
-    #   A browser's cache is private: s-maxage is ignored.
-    # "- If the max-age response directive (Section 5.2.2.1) is present, use its value, or"
-    # Chromium (GetFreshnessLifetimes): a max-age that is not a number is ignored, as if absent.
-    max_age = _delta_seconds(cc.get("max-age"))
-    if max_age is not None:
-        return Lifetime(max_age, "max-age", f"max-age {max_age}")
-    # "- If the Expires response header field (Section 5.3) is present, use its value minus the
-    #    value of the Date response header field (using the time the message was received if it is
-    #    not present, as per Section 6.6.1 of [HTTP]), or"
-    date_value = _http_date(_first(headers, "Date"))
-    if date_value is None:
-        date_value = response_time
-    expires_text = _first(headers, "Expires")
-    if expires_text is not None:
-        expires = _http_date(expires_text)
-        # "A cache recipient MUST interpret invalid date formats, especially the value "0", as
-        #  representing a time in the past (i.e., "already expired")." (section 5.3)
-        # Chromium ignores an unparsable Expires instead and falls through to its heuristic.
-        if expires is None:
-            return Lifetime(0, "expires", f"Expires {expires_text!r}, not a date, so already expired")
-        lifetime = max(0.0, expires - date_value)
-        return Lifetime(lifetime, "expires", f"Expires - Date = {_secs(lifetime)} s")
-    # "- Otherwise, no explicit expiration time is present in the response. A heuristic freshness
-    #    lifetime might be applicable; see Section 4.2.2."
-    return _heuristic_lifetime(headers, cc, status=status, date_value=date_value)
-
-
-def _heuristic_lifetime(headers: HeaderList, cc: dict, *, status: int, date_value: float) -> Lifetime:
-    """Chromium's heuristic: 10% of Date - Last-Modified, as RFC 9111 suggests.
-
-    Spec: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.2
-    """
-    # "If the response has a Last-Modified header field, caches are encouraged to use a heuristic
-    #  expiration value that is no more than some fraction of the interval since that time. A
-    #  typical setting of this fraction might be 10%."
-    # Deviation: the statuses and fraction are Chromium's (CHROMIUM_FRESHNESS), not all of
-    # HEURISTICALLY_CACHEABLE: e.g. a 404 with Last-Modified gets 0 s.
-    if status in CHROMIUM_HEURISTIC_STATUSES and "must-revalidate" not in cc:
-        last_modified = _http_date(_first(headers, "Last-Modified"))
-        # Chromium: "The last-modified value can be a date in the future!" -> no heuristic then.
-        if last_modified is not None and last_modified <= date_value:
-            interval = date_value - last_modified
-            lifetime = interval * CHROMIUM_HEURISTIC_FRACTION
-            return Lifetime(
-                lifetime,
-                "heuristic",
-                f"heuristic lifetime {_secs(lifetime)} s, Chromium's 10% of the "
-                f"{_secs(interval)} s from Last-Modified to Date",
-            )
-    if status in CHROMIUM_IMPLICITLY_FRESH:
-        why = f"no end: Chromium keeps a {status} without explicit freshness fresh for ever"
-        return Lifetime(math.inf, "implicit", why)
-    return Lifetime(0, "none", "a lifetime of 0 s (no max-age, Expires or usable Last-Modified)")
-
-
-def current_age(
-    response_headers: HeaderList | list | tuple | dict | None,
-    *,
-    request_time: float,
-    response_time: float,
-    now: float,
-) -> float:
-    """Seconds since the origin server generated the response, per the RFC's age calculation.
-
-    Spec: https://www.rfc-editor.org/rfc/rfc9111#section-4.2.3
-    """
-    headers = _headers(response_headers)
-    # "age_value": the Age header; "a cache encountering a message with a list-based Age field
-    # value SHOULD use the first member (...). If the field value (...) is invalid (e.g., it
-    # contains something other than a non-negative integer), a cache SHOULD ignore the field."
-    age_text = (headers.get("Age") or "").split(",")[0].strip(" \t")
-    age_value = _delta_seconds(age_text) or 0
-    # "date_value": the Date header; without one, the time the message was received.
-    date_value = _http_date(_first(headers, "Date"))
-    if date_value is None:
-        date_value = response_time
-    #   apparent_age = max(0, response_time - date_value);
-    apparent_age = max(0.0, response_time - date_value)
-    #   response_delay = response_time - request_time;
-    response_delay = response_time - request_time
-    #   corrected_age_value = age_value + response_delay;
-    corrected_age_value = age_value + response_delay
-    #   corrected_initial_age = max(apparent_age, corrected_age_value);
-    corrected_initial_age = max(apparent_age, corrected_age_value)
-    #   resident_time = now - response_time;
-    resident_time = now - response_time
-    #   current_age = corrected_initial_age + resident_time;
-    return corrected_initial_age + resident_time
-
-
-# --- Vary: RFC 9111 section 4.1 -----------------------------------------------------------------
-
-
-def vary_fields(response_headers: HeaderList | list | tuple | dict | None) -> list[str]:
-    """The members of the Vary header(s), as written, without duplicates ([] when absent).
-
-    Spec: https://www.rfc-editor.org/rfc/rfc9110#section-12.5.5
-    """
-    members: list[str] = []
-    for value in _headers(response_headers).get_all("Vary"):
-        for member in value.split(","):
-            member = member.strip(" \t")
-            if member and member.lower() not in (m.lower() for m in members):
-                members.append(member)
-    return members
-
-
-def _vary_value(headers: HeaderList, name: str) -> str | None:
-    # "The header fields from two requests are defined to match if and only if those in the first
-    #  request can be transformed to those in the second request by applying any of the following:"
-    # "- adding or removing whitespace, where allowed in the header field's syntax;"
-    #   leading/trailing whitespace (HeaderList.get) and whitespace around list commas.
-    # "- combining multiple header field lines with the same field name;"  (HeaderList.get)
-    # "- normalizing both header field values in a way that is known to have identical semantics
-    #    (e.g., reordering field values when order is not significant; case-normalization, where
-    #    values are defined to be case-insensitive)."
-    # Deviation: no field-specific normalisation (no reordering, no case folding), and every field
-    # is treated as a list when removing whitespace around commas. Chromium is stricter still: it
-    # compares the raw values (CHROMIUM_VARY), so "gzip,deflate" and "gzip, deflate" differ there.
-    value = headers.get(name)
-    return None if value is None else re.sub(r"[ \t]*,[ \t]*", ", ", value)
-
-
-def _describe(name: str, value: str | None) -> str:
-    return f"no {name} header" if value is None else f"{name}: {value}"
-
-
-def vary_matches(
-    response_headers: HeaderList | list | tuple | dict | None,
-    stored_request_headers: HeaderList | list | tuple | dict | None,
-    new_request_headers: HeaderList | list | tuple | dict | None,
-) -> Check:
-    """Do the request headers the stored response's Vary names match between the two requests?
-
-    Spec: https://www.rfc-editor.org/rfc/rfc9111#name-calculating-cache-keys-with
-    """
-    stored, new = _headers(stored_request_headers), _headers(new_request_headers)
-    fields = vary_fields(response_headers)
-    # "When a cache receives a request that can be satisfied by a stored response and that stored
-    #  response contains a Vary header field, the cache MUST NOT use that stored response without
-    #  revalidation unless all the presented request header fields nominated by that Vary field
-    #  value match those fields in the original request"
-    if not fields:
-        return Check(True, "it has no Vary header")
-    # "A stored response with a Vary header field value containing a member "*" always fails to match."
-    if "*" in fields:
-        return Check(False, "the stored response has Vary: *, which never matches a new request")
-    same = []
-    for name in fields:
-        before, now = _vary_value(stored, name), _vary_value(new, name)
-        # "If (after any normalization that might take place) a header field is absent from a
-        #  request, it can only match another request if it is also absent there."
-        # Chromium hashes an absent header like an empty one (CHROMIUM_VARY); here absent only
-        # matches absent, as the RFC says. Browsers never send an empty Origin, so no lesson differs.
-        if before != now:
-            return Check(
-                False,
-                f"the stored response has Vary: {', '.join(fields)}, and the stored request had "
-                f"{_describe(name, before)} while the new request has {_describe(name, now)}",
-            )
-        same.append("no " + name if now is None else f"{name}: {now}")
-    return Check(True, f"Vary: {', '.join(fields)} matches (both requests have {'; '.join(same)})")
-
-
-# --- The cache key: Fetch's partition, Chromium's key -------------------------------------------
-
-
-def _site(origin_or_url: object) -> str | None:
-    """A schemeful site, serialised as Chromium's SchemefulSite does; None for an opaque origin.
-
-    Spec: https://html.spec.whatwg.org/multipage/browsers.html#obtain-a-site
-    """
-    origin = parse_origin(origin_or_url)  # type: ignore[arg-type]
-    if origin.opaque:
-        return None
-    # Ports do not count for sites; registrable_domain has its own Deviation (no Public Suffix List).
-    return f"{origin.scheme}://{registrable_domain(origin.host)}"
-
-
-def _url_for_request(parsed: ParsedURL) -> str:
-    # Chromium's HttpUtil::SpecForRequest: "Strip out the reference, username, and password".
-    # Deviation: the host and default port are canonicalised (by parse_url) but the path is not
-    # (no percent-encoding normalisation): "/%7e" and "/~" are different keys here.
-    path = parsed.path.split("#", 1)[0]
-    if not path.startswith("/"):
-        path = "/" + path
-    port = "" if parsed.port is None else f":{parsed.port}"
-    return f"{parsed.scheme}://{parsed.host}{port}{path}"
-
-
-def cache_key(url: str, *, top_level_site: object, frame_site: object = None) -> str | None:
-    """Chromium's HTTP cache key, or None when the HTTP cache is not used for this load.
-
-    ``"1/0/_dk_" + top-level site + " " + frame site + " " + URL without fragment``: the "1" is the
-    credentials part (only split when SplitCacheByIncludeCredentials is on, which it is not by
-    default), "0" the upload id of a GET, and ``_dk_`` marks a double-keyed ("triple-key": URL, top
-    frame site, frame site) entry. ``frame_site`` defaults to ``top_level_site`` (a load by the
-    top-level page). An opaque site makes the network isolation key transient: nothing is cached.
-    Spec: https://fetch.spec.whatwg.org/#determine-the-http-cache-partition
-    """
-    parsed = parse_url(url)
-    # Only HTTP(S) fetches reach HTTP-network-or-cache fetch; data:, blob: and file: never do.
-    if parsed.scheme not in ("http", "https"):
-        return None
-    # Fetch: "Let key be the result of determining the network partition key given request."
-    # "If key is null, then return null." "Return the unique HTTP cache associated with key."
-    # Chromium's partition is its NetworkIsolationKey (CHROMIUM_NIK): "`top_frame_site` -> the
-    # schemeful site of the top level page. `frame_site` -> the schemeful site of the frame."
-    top = _site(top_level_site)
-    frame = _site(top_level_site if frame_site is None else frame_site)
-    # Chromium, HttpCache::GenerateCacheKey: "if (network_isolation_key.IsTransient()) return
-    # nullopt" -- a key with an opaque site is transient, and the load bypasses the cache.
-    if top is None or frame is None:
-        return None
-    # Deviation: the credentials split is left out, as in Chromium's default: a plain <img> and a
-    # crossorigin="anonymous" load of one URL share one key (the "Vary: Origin" lesson needs it).
-    # "The key format is: credential_key/upload_data_identifier/[isolation_key]url"
-    return f"1/0/_dk_{top} {frame} {_url_for_request(parsed)}"
-
-
-def _key_parts(key: str) -> tuple[str, str, str]:
-    top, frame, url = key[len("1/0/_dk_") :].split(" ", 2)
-    return top, frame, url
 
 
 # --- The cache ----------------------------------------------------------------------------------
@@ -630,10 +254,10 @@ class HTTPCache:
 
         Spec: https://fetch.spec.whatwg.org/#http-network-or-cache-fetch
         """
-        request = _headers(request_headers)
+        request = header_list(request_headers)
         mode, conditional = _effective_mode(cache_mode, request)
         row = CACHE_MODES[mode]
-        fetch = _cite("Fetch, HTTP-network-or-cache fetch", FETCH_CACHE)
+        fetch = cite("Fetch, HTTP-network-or-cache fetch", FETCH_CACHE)
         # "Set httpCache to the result of determining the HTTP cache partition, given httpRequest."
         # "If httpCache is null, then set httpRequest's cache mode to "no-store"."
         key = cache_key(url, top_level_site=top_level_site, frame_site=frame_site)
@@ -686,7 +310,7 @@ class HTTPCache:
         fresh = lifetime.seconds > age
         reason, anchor = self._needs_validation(entry, request, age=age, lifetime=lifetime, fresh=fresh)
         found = dict(entry=entry, key=key, age=age, lifetime=lifetime.seconds)
-        state = f"{'fresh' if fresh else 'stale'} (age {_secs(age)} s {'<' if fresh else '>='} {lifetime.detail})"
+        state = f"{'fresh' if fresh else 'stale'} (age {seconds(age)} s {'<' if fresh else '>='} {lifetime.detail})"
         if lifetime.source == "implicit":
             state = f"fresh ({lifetime.detail})"
         # "If storedResponse is a stale response, then set the revalidatingFlag."
@@ -703,7 +327,7 @@ class HTTPCache:
             # "If storedResponse's header list contains `Last-Modified`, then append
             #  (`If-Modified-Since`, `Last-Modified`'s value) to httpRequest's header list."
             if entry.headers.contains("Last-Modified"):
-                validators.append(("If-Modified-Since", _first(entry.headers, "Last-Modified") or ""))
+                validators.append(("If-Modified-Since", first_value(entry.headers, "Last-Modified") or ""))
             sent = (
                 "with " + " and ".join(f"{n}: {v}" for n, v in validators) + " (a 304 answer lets it be reused)"
                 if validators
@@ -717,7 +341,7 @@ class HTTPCache:
             else:
                 why = (
                     f"Revalidate: the stored response {reason}, so the request goes to the server {sent} "
-                    f"{_cite(*anchor)}."
+                    f"{cite(*anchor)}."
                 )
             return Decision("revalidate", why, validators=tuple(validators), **found)
         # "Otherwise, set response to storedResponse and set response's cache state to "local"."
@@ -734,15 +358,15 @@ class HTTPCache:
             why = (
                 f"Reused the stored response: it is {state} and it has no Vary header, so the new request's "
                 f"{names} header{'s are' if len(compared) > 1 else ' is'} not compared "
-                f"{_cite('RFC 9111 §4.1', VARY)}."
+                f"{cite('RFC 9111 §4.1', VARY)}."
             )
         elif not has_vary:
             why = (
                 f"Reused the stored response: it is {state} and the requests do not differ "
-                f"{_cite('RFC 9111 §4.2', FRESHNESS)}."
+                f"{cite('RFC 9111 §4.2', FRESHNESS)}."
             )
         else:
-            why = f"Reused the stored response: it is {state} and {vary.why} {_cite('RFC 9111 §4.1', VARY)}."
+            why = f"Reused the stored response: it is {state} and {vary.why} {cite('RFC 9111 §4.1', VARY)}."
         return Decision("reuse", why, **found)
 
     def _needs_validation(
@@ -767,16 +391,16 @@ class HTTPCache:
         # Request max-age: "the client prefers a response whose age is less than or equal to the
         # specified number of seconds" (section 5.2.1.1). max-age=0 always validates, as Chromium's
         # kForceValidateHeaders does and as Fetch's "no-cache" mode intends.
-        limit = _delta_seconds(request_cc.get("max-age"))
+        limit = delta_seconds(request_cc.get("max-age"))
         if limit is not None and (limit == 0 or age > limit):
-            reason = f"is {_secs(age)} s old and the new request has Cache-Control: max-age={limit}"
+            reason = f"is {seconds(age)} s old and the new request has Cache-Control: max-age={limit}"
             return reason, ("RFC 9111 §5.2.1.1", REQUEST_MAX_AGE)
         # Deviation: never "allowed to be served stale" (section 4.2.4), and stale-while-revalidate
         # is not modelled: a stale response is always revalidated before use in mode "default".
         if not fresh:
             heuristic = lifetime.source == "heuristic"
             anchor = ("RFC 9111 §4.2.2", HEURISTIC) if heuristic else ("RFC 9111 §4.2", FRESHNESS)
-            return f"is stale (age {_secs(age)} s >= {lifetime.detail})", anchor
+            return f"is stale (age {seconds(age)} s >= {lifetime.detail})", anchor
         return "", ("", "")
 
     @staticmethod
@@ -794,10 +418,10 @@ class HTTPCache:
         return names
 
     def _no_entry_reason(self, key: str) -> tuple[str, tuple[str, str]]:
-        top, frame, url = _key_parts(key)
+        top, frame, url = key_parts(key)
         where = top if frame == top else f"{top} (frame site {frame})"
         others = sorted(
-            {t if f == t else f"{t} (frame site {f})" for t, f, u in map(_key_parts, self._entries) if u == url}
+            {t if f == t else f"{t} (frame site {f})" for t, f, u in map(key_parts, self._entries) if u == url}
             - {where}
         )
         if others:
@@ -816,20 +440,20 @@ class HTTPCache:
             return Decision(
                 "network-error",
                 f'Network error: cache mode "{mode}" never goes to the network and no stored response matches: '
-                f'{reason} {_cite("Fetch, HTTP-network-or-cache fetch", FETCH_CACHE)}.',
+                f'{reason} {cite("Fetch, HTTP-network-or-cache fetch", FETCH_CACHE)}.',
                 key=key,
             )
         # "Let forwardResponse be the result of running HTTP-network fetch ..."
-        return Decision("miss", f"Miss: {reason}, so the request goes to the server {_cite(label, url)}.", key=key)
+        return Decision("miss", f"Miss: {reason}, so the request goes to the server {cite(label, url)}.", key=key)
 
     @staticmethod
     def _no_key_why(url: str, start: str) -> str:
         if parse_url(url).scheme not in ("http", "https"):
-            return f"{start}: only http: and https: fetches go through the HTTP cache {_cite('Fetch', FETCH_CACHE)}."
+            return f"{start}: only http: and https: fetches go through the HTTP cache {cite('Fetch', FETCH_CACHE)}."
         return (
             f"{start}: the page or frame has an opaque origin, so Chromium's network isolation key is "
             f"transient and nothing is cached for it "
-            f"{_cite('Chromium, HttpCache::GenerateCacheKey', CHROMIUM_CACHE_KEY)}."
+            f"{cite('Chromium, HttpCache::GenerateCacheKey', CHROMIUM_CACHE_KEY)}."
         )
 
     # -- store -------------------------------------------------------------------------------
@@ -854,7 +478,7 @@ class HTTPCache:
         ``request_time`` is when the request was sent (defaults to ``response_time``).
         Spec: https://www.rfc-editor.org/rfc/rfc9111#section-3
         """
-        request, response = _headers(request_headers), _headers(response_headers)
+        request, response = header_list(request_headers), header_list(response_headers)
         sent_at = response_time if request_time is None else request_time
         mode, conditional = _effective_mode(cache_mode, request)
         key = cache_key(url, top_level_site=top_level_site, frame_site=frame_site)
@@ -868,7 +492,7 @@ class HTTPCache:
                 if conditional
                 else f'cache mode "{mode}" never stores'
             )
-            why = f"Not stored: {because} {_cite('Fetch, HTTP-network-or-cache fetch', FETCH_CACHE)}."
+            why = f"Not stored: {because} {cite('Fetch, HTTP-network-or-cache fetch', FETCH_CACHE)}."
             return StoreResult(False, why, key=key)
         check = storable(method=method, status=status, request_headers=request, response_headers=response)
         if not check.ok:
@@ -877,7 +501,7 @@ class HTTPCache:
                 else ("RFC 9111 §5.2.1.5", REQUEST_NO_STORE) if "request has Cache-Control: no-store" in check.why
                 else ("RFC 9111 §3", STORING)
             )
-            return StoreResult(False, f"Not stored: {check.why} {_cite(*anchor)}.", key=key)
+            return StoreResult(False, f"Not stored: {check.why} {cite(*anchor)}.", key=key)
         replaced = key in self._entries
         entry = StoredResponse(
             url=url,
@@ -895,7 +519,7 @@ class HTTPCache:
         self._entries[key] = entry
         also = ", replacing the response stored before under that key (one per key, as in Chromium)"
         also = also if replaced else ""
-        why = f"Stored under {key!r}: {check.why}{also} {_cite('RFC 9111 §3', STORING)}."
+        why = f"Stored under {key!r}: {check.why}{also} {cite('RFC 9111 §3', STORING)}."
         return StoreResult(True, why, entry, key)
 
     def _freshen(
@@ -909,7 +533,7 @@ class HTTPCache:
         if entry is None or not CACHE_MODES[mode].stores:
             why = (
                 "Not stored: a 304 only freshens a stored response, and there is none to freshen here "
-                f"{_cite('RFC 9111 §4.3.4', FRESHENING)}."
+                f"{cite('RFC 9111 §4.3.4', FRESHENING)}."
             )
             return StoreResult(False, why, key=key)
         # "For each stored response identified, the cache MUST update its header fields with the
@@ -932,7 +556,7 @@ class HTTPCache:
         return StoreResult(
             True,
             "Freshened the stored response with the 304's headers; use it as the response "
-            f"{_cite('RFC 9111 §4.3.4', FRESHENING)}.",
+            f"{cite('RFC 9111 §4.3.4', FRESHENING)}.",
             entry,
             key,
         )

@@ -39,13 +39,21 @@ CORS_SETTINGS_INVALID_DEFAULT = "Anonymous"
 
 # https://html.spec.whatwg.org/multipage/urls-and-fetching.html#create-a-potential-cors-request
 # state -> (request mode, credentials mode)
-#   3. Let mode be "no-cors" if corsAttributeState is No CORS, and "cors" otherwise.
-#   5. Let credentialsMode be "include".
-#   6. If corsAttributeState is Anonymous, set credentialsMode to "same-origin".
+#   1. Let mode be "no-cors" if corsAttributeState is No CORS, and "cors" otherwise.
+#   (2. The same-origin fallback flag: never set for <img>.)
+#   3. Let credentialsMode be "include".
+#   4. If corsAttributeState is Anonymous, set credentialsMode to "same-origin".
 POTENTIAL_CORS_REQUEST = {
     "No CORS": ("no-cors", "include"),
     "Anonymous": ("cors", "same-origin"),
     "Use Credentials": ("cors", "include"),
+}
+
+# The step id a successful fetch ends with, per response tainting (main fetch, step 12's switch).
+TAINTING_STEPS = {
+    "basic": "main-fetch-tainting-basic",
+    "cors": "main-fetch-tainting-cors",
+    "opaque": "main-fetch-tainting-opaque",
 }
 
 # https://fetch.spec.whatwg.org/#redirect-status
@@ -111,33 +119,48 @@ def image_request(url: str, *, page_origin: Origin, crossorigin: str | None, pag
     return Request([url], page_origin, mode, credentials_mode, initiator_page=page_url)
 
 
-def has_redirect_tainted_origin(request: Request) -> bool:
-    """Spec: https://fetch.spec.whatwg.org/#concept-request-tainted-origin"""
-    # 1. Let lastURL be null.
+REDIRECT_TAINTS = ("same-origin", "same-site", "cross-site")
+
+
+def redirect_taint(request: Request) -> str:
+    """The request's redirect-taint: "same-origin", "same-site" or "cross-site".
+
+    Anything but "same-origin" makes the request's origin serialize as "null".
+    Spec: https://fetch.spec.whatwg.org/#concept-request-tainted-origin
+    """
+    # 1. Assert: request's origin is not "client".  (A Request always holds an origin here.)
+    # 2. Let lastURL be null.
     last: Origin | None = None
-    # 2. For each url of request's URL list:
+    # 3. Let taint be "same-origin".
+    taint = "same-origin"
+    # 4. For each url of request's URL list:
     for url in request.url_list:
         here = origin_of(url)
-        # 2.1 If lastURL is null, then set lastURL to url and continue.
+        # 4.1 If lastURL is null, then set lastURL to url and continue.
         if last is None:
             last = here
             continue
-        # 2.2 If url's origin is not same origin with lastURL's origin and request's origin is not
-        #     same origin with lastURL's origin, then return true.
+        # 4.2 If url's origin is not same site with lastURL's origin and request's origin is not
+        #     same site with lastURL's origin, then return "cross-site".
+        if not same_site(here, last) and not same_site(request.origin, last):
+            return "cross-site"
+        # 4.3 If url's origin is not same origin with lastURL's origin and request's origin is not
+        #     same origin with lastURL's origin, then set taint to "same-site".
         if not same_origin(here, last) and not same_origin(request.origin, last):
-            return True
-        # 2.3 Set lastURL to url.
+            taint = "same-site"
+        # 4.4 Set lastURL to url.
         last = here
-    # 3. Return false.
-    return False
+    # 5. Return taint.
+    return taint
 
 
 def serialize_request_origin(request: Request) -> str:
     """Spec: https://fetch.spec.whatwg.org/#serializing-a-request-origin"""
-    # 1. If request has a redirect-tainted origin, then return "null".
-    if has_redirect_tainted_origin(request):
+    # 1. Assert: request's origin is not "client".
+    # 2. If request's redirect-taint is not "same-origin", then return "null".
+    if redirect_taint(request) != "same-origin":
         return "null"
-    # 2. Return request's origin, serialized.
+    # 3. Return request's origin, serialized.
     return request.origin.serialize()
 
 
@@ -146,9 +169,10 @@ def origin_header(request: Request, *, browser: str = "chromium") -> str | None:
 
     Spec: https://fetch.spec.whatwg.org/#append-a-request-origin-header
     """
+    # 2. Let serializedOrigin be the result of byte-serializing a request origin with request.
     serialized = serialize_request_origin(request)
-    # 2. If request's response tainting is "cors" or request's mode is "websocket", then append
-    #    (`Origin`, serializedOrigin).
+    # 3. If request's response tainting is "cors" or request's mode is either "websocket" or
+    #    "webtransport", then append (`Origin`, serializedOrigin) to request's header list.
     if request.response_tainting == "cors":
         return serialized
     # Deviation: Chromium sends `Origin` on every "cors"-mode request, same-origin ones too (measured
@@ -156,7 +180,7 @@ def origin_header(request: Request, *, browser: str = "chromium") -> str | None:
     # only with "cors" response tainting (whatwg/fetch#1170). browser="spec" gives the standard's answer.
     if browser == "chromium" and request.mode == "cors":
         return serialized
-    # 3. Otherwise, if request's method is neither `GET` nor `HEAD`, ... (image requests are GET).
+    # 4. Otherwise, if request's method is neither `GET` nor `HEAD`, then: ... (image requests are GET).
     return None
 
 
@@ -165,6 +189,9 @@ def includes_credentials(request: Request) -> bool:
 
     Spec: https://fetch.spec.whatwg.org/#http-network-or-cache-fetch (includeCredentials)
     """
+    # "Let includeCredentials be true if one of: request's credentials mode is "include";
+    #  request's credentials mode is "same-origin" and request's response tainting is "basic";
+    #  false otherwise."
     return request.credentials_mode == "include" or (
         request.credentials_mode == "same-origin" and request.response_tainting == "basic"
     )
@@ -193,18 +220,22 @@ def cookies_allowed(request: Request, url: str) -> tuple[bool, str]:
 
 def sec_fetch_site(request: Request) -> str:
     """Spec: https://w3c.github.io/webappsec-fetch-metadata/#sec-fetch-site-header"""
-    # 2. Let header's value be same-origin.
+    # 3. Set header's value to `same-origin`.
     value = "same-origin"
-    # 4. For each url in r's url list: if url is same origin with r's origin, continue; set value to
-    #    same-site; if url is not same site with r's origin, set value to cross-site and break.
+    # 4. (A navigation the user caused directly: `none`. Never an image.)
+    # 5. If header's value is not `none`, then for each url in r's url list:
     for url in request.url_list:
         here = origin_of(url)
+        # 5.1 If url is same origin with r's origin, continue.
         if same_origin(here, request.origin):
             continue
-        value = "same-site"
-        if not same_site(here, request.origin):
-            value = "cross-site"
+        # 5.2 Set header's value to `cross-site`.
+        value = "cross-site"
+        # 5.3 If r's origin is not same site with url's origin, then break.
+        if not same_site(request.origin, here):
             break
+        # 5.4 Set header's value to `same-site`.
+        value = "same-site"
     return value
 
 
@@ -218,7 +249,9 @@ def referer(request: Request) -> str | None:
         return None
     page = request.initiator_page or request.origin.serialize() + "/"
     target = parse_url(request.current_url)
-    # "If the request is a TLS-protected and the target is not (a downgrade), no referrer."
+    # "Requests whose referrerURL is a potentially trustworthy URL and whose current URL is a
+    #  non-potentially trustworthy URL on the other hand, will contain no referrer information."
+    # Deviation: only an https: page counts as a potentially trustworthy referrerURL here.
     if request.origin.scheme == "https" and target.scheme == "http" and not is_potentially_trustworthy(target):
         return None
     if same_origin(request.origin, origin_of(target)):
@@ -265,7 +298,8 @@ def hop_request(request: Request, *, cookies_held: bool = True, browser: str = "
     """The request headers a browser sends for request's current URL (after main fetch set tainting)."""
     url = request.current_url
     allowed, why = cookies_allowed(request, url)
-    # Fetch Metadata: "If r's url is not an potentially trustworthy URL, return." (no Sec-Fetch-*)
+    # Fetch Metadata, append the Fetch metadata headers: "1. If r's url is not an potentially
+    # trustworthy URL, return." (no Sec-Fetch-* at all)
     trustworthy = is_potentially_trustworthy(url)
     return HopRequest(
         url=url,
@@ -290,7 +324,7 @@ class CorsCheck:
     """The CORS check's verdict: ok, the step that decided, and Chromium's console wording."""
 
     ok: bool
-    step: str  # e.g. "cors-check-step3-wildcard"
+    step: str  # e.g. "cors-check-step3-wildcard" (every id: cors_lab/spec/README.md)
     reason: str  # learner-facing, one sentence
     console: str = ""  # Chromium's console explanation when it fails
 
@@ -438,7 +472,8 @@ class ImageFetch:
         request = self.request
         parsed = parse_url(request.current_url)
         here = origin_of(parsed)
-        # Main fetch, step 12 (the switch on request's current URL):
+        # Main fetch, step 12: "If response is null, then set response to the result of running the
+        # steps corresponding to the first matching statement:"
         if parsed.scheme == "data":
             # - request's current URL's scheme is "data": set response tainting to "basic".
             request.response_tainting = "basic"
@@ -449,12 +484,12 @@ class ImageFetch:
         elif request.mode == "no-cors":
             # - request's mode is "no-cors": set request's response tainting to "opaque".
             request.response_tainting = "opaque"
+        elif parsed.scheme not in ("http", "https"):
+            # - request's current URL's scheme is not an HTTP(S) scheme: return a network error.
+            return self._fail("main-fetch-cors-non-http-scheme",
+                              f"a CORS request cannot fetch a {parsed.scheme}: URL", "#concept-main-fetch")
         else:
-            # - Otherwise: if request's current URL's scheme is not an HTTP(S) scheme, network error.
-            if parsed.scheme not in ("http", "https"):
-                return self._fail("main-fetch-cors-non-http-scheme",
-                                  f"a CORS request cannot fetch a {parsed.scheme}: URL", "#concept-main-fetch")
-            #   Set request's response tainting to "cors".
+            # - Otherwise: set request's response tainting to "cors".
             request.response_tainting = "cors"
         held = self.cookies_held if cookies_held is None else cookies_held
         self._sent = hop_request(request, cookies_held=held, browser=self.browser)
@@ -473,7 +508,7 @@ class ImageFetch:
                               "the server could not be reached (connection refused, reset or timed out)",
                               "#concept-http-network-fetch", console="net::ERR_CONNECTION_REFUSED")
 
-        # HTTP fetch, step 4.3 (before redirects are handled): "If request's response tainting is
+        # HTTP fetch, step 4.4 (before redirects are handled): "If request's response tainting is
         # "cors" and a CORS check for request and response returns failure, then return a network error."
         check = cors_check(request, headers) if request.response_tainting == "cors" else None
         self.hops.append(Hop(sent, status, tuple(headers.items()), request.response_tainting, check))
@@ -494,41 +529,45 @@ class ImageFetch:
         if status not in REDIRECT_STATUSES or location is None:
             return FetchResult(
                 True, request.response_tainting, self.hops,
-                step=f"main-fetch-tainting-{request.response_tainting}",
+                step=TAINTING_STEPS[request.response_tainting],
                 reason=_tainting_reason(request),
                 anchor=FETCH + "#concept-main-fetch",
                 final_url=request.current_url,
             )
-        # HTTP-redirect fetch. Let locationURL be actualResponse's location URL.
+        # HTTP-redirect fetch:
+        # 3. Let locationURL be internalResponse's location URL given request's current URL's fragment.
+        # 4. If locationURL is null, then return response.  (No Location: handled above, final.)
         try:
             location_url = urljoin(request.current_url, location)
             target = parse_url(location_url)
         except (UsageError, ValueError):
-            return self._fail("http-redirect-fetch-step3-bad-location",
+            # 5. If locationURL is failure, then return a network error.
+            return self._fail("http-redirect-fetch-step5-bad-location",
                               f"the Location header {location!r} is not a valid URL", "#http-redirect-fetch")
-        # 5. If locationURL's scheme is not an HTTP(S) scheme, then return a network error.
+        # 6. If locationURL's scheme is not an HTTP(S) scheme, then return a network error.
         if target.scheme not in ("http", "https"):
-            return self._fail("http-redirect-fetch-step5-non-http",
+            return self._fail("http-redirect-fetch-step6-non-http",
                               f"a redirect may only lead to http: or https:, not {target.scheme}:", "#http-redirect-fetch")
-        # 6. If request's redirect count is 20, then return a network error.
+        # 7. If request's redirect count is 20, then return a network error.
         if request.redirect_count >= REDIRECT_LIMIT:
-            return self._fail("http-redirect-fetch-step6-limit", "more than 20 redirects", "#http-redirect-fetch",
+            return self._fail("http-redirect-fetch-step7-limit", "more than 20 redirects", "#http-redirect-fetch",
                               console="net::ERR_TOO_MANY_REDIRECTS")
-        # 7. Increase request's redirect count by 1.
+        # 8. Increase request's redirect count by 1.
         request.redirect_count += 1
-        # 8. If request's mode is "cors", locationURL includes credentials, and request's origin is
+        # 9. If request's mode is "cors", locationURL includes credentials, and request's origin is
         #    not same origin with locationURL's origin, then return a network error.
         if request.mode == "cors" and target.has_credentials and not same_origin(request.origin, origin_of(target)):
-            return self._fail("http-redirect-fetch-step8-credentials-in-url",
+            return self._fail("http-redirect-fetch-step9-credentials-in-url",
                               "a CORS request was redirected to a URL with a user name or password", "#http-redirect-fetch",
                               console=f"Redirect location '{location_url}' contains a username and password, which is "
                               "disallowed for cross-origin requests.")
-        # 9. If request's response tainting is "cors" and locationURL includes credentials, then
-        #    return a network error.
+        # 10. If request's response tainting is "cors" and locationURL includes credentials, then
+        #     return a network error.  ("This catches a cross-origin resource redirecting to a
+        #     same-origin URL.")
         if request.response_tainting == "cors" and target.has_credentials:
-            return self._fail("http-redirect-fetch-step9-credentials-in-url",
+            return self._fail("http-redirect-fetch-step10-credentials-in-url",
                               "a CORS response redirected to a URL with a user name or password", "#http-redirect-fetch")
-        # 14. Append locationURL to request's URL list.
+        # 18. Append locationURL to request's URL list.
         request.url_list.append(target.href)
         return None
 

@@ -36,7 +36,9 @@ class TupleOrigin:
 
     def serialize(self) -> str:
         """Spec: https://html.spec.whatwg.org/multipage/browsers.html#ascii-serialisation-of-an-origin"""
-        # 2-4. scheme, "://", host serialised; 5. ":" and the port if non-null.
+        # 2. Otherwise, let result be origin's scheme. 3. Append "://" to result. 4. Append origin's
+        # host, serialized, to result. 5. If origin's port is non-null, append a U+003A COLON
+        # character (:), and origin's port, serialized, to result. 6. Return result.
         text = f"{self.scheme}://{self.host}"
         return text if self.port is None else f"{text}:{self.port}"
 
@@ -100,7 +102,9 @@ def parse_host(text: str, url: str = "") -> str:
             return f"[{ipaddress.IPv6Address(text[1:-1]).compressed}]"
         except ValueError as err:
             raise _fail(url, f"bad IPv6 address ({err})") from None
+    # 5. Let domain be the result of running UTF-8 decode without BOM on the percent-decoding of input.
     host = _percent_decode(text)
+    # 6. Let asciiDomain be the result of running domain to ASCII with domain and false.
     # Deviation: domain to ASCII uses Python's IDNA 2003 codec, not UTS #46; ASCII hosts are exact.
     try:
         host = host.encode("idna").decode("ascii").lower() if not host.isascii() else host.lower()
@@ -110,7 +114,7 @@ def parse_host(text: str, url: str = "") -> str:
         raise _fail(url, "the host is empty")
     if _FORBIDDEN_RE.search(host):
         raise _fail(url, f"host {text!r} has a forbidden character")
-    # "ends in a number" -> IPv4 parser.
+    # 8. If asciiDomain ends in a number, then return the result of IPv4 parsing asciiDomain.
     last = host.rstrip(".").rsplit(".", 1)[-1] if host.rstrip(".") else ""
     if last and (last.isdigit() or _HEX.fullmatch(last)):
         return _parse_ipv4(host, url)
@@ -130,7 +134,8 @@ def _percent_decode(text: str) -> str:
 def _parse_ipv4(host: str, url: str) -> str:
     """Spec: https://url.spec.whatwg.org/#concept-ipv4-parser"""
     parts = host.split(".")
-    # 3. If the last item in parts is the empty string, remove it.
+    # 2. If the last item in parts is the empty string, then: (2.2) if parts's size is greater than
+    #    1, then remove the last item from parts.
     if parts[-1] == "" and len(parts) > 1:
         parts.pop()
     # 4. If parts's size is greater than 4, validation error, return failure.
@@ -230,10 +235,11 @@ def origin_of(url: str | ParsedURL, *, blob_entry_origin: Origin | None = None) 
     parsed = url if isinstance(url, ParsedURL) else parse_url(url)
     scheme = parsed.scheme
     if scheme == "blob":
-        # 1. If url's blob URL entry is non-null, then return its environment's origin.
+        # 1. If url's blob URL entry is non-null, then return url's blob URL entry's environment's origin.
         if blob_entry_origin is not None:
             return blob_entry_origin
-        # 2-3. Let pathURL be the result of parsing url's path; if failure, return a new opaque origin.
+        # 2. Let pathURL be the result of parsing the result of URL path serializing url.
+        # 3. If pathURL is failure, then return a new opaque origin.
         try:
             inner = parse_url(parsed.path)
         except UsageError:
@@ -270,7 +276,8 @@ def same_origin(a: Origin, b: Origin) -> bool:
     # 1. If A and B are the same opaque origin, then return true.
     if a.opaque or b.opaque:
         return a is b
-    # 2. If A and B are both tuple origins and their schemes, hosts, and port are identical, return true.
+    # 2. If A and B are both tuple origins and their schemes, hosts, and port are identical, then
+    #    return true.  3. Return false.
     return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
 
 
@@ -287,17 +294,35 @@ def registrable_domain(host: str) -> str:
     return ".".join(host.rstrip(".").split(".")[-2:])
 
 
+def obtain_site(origin: Origin) -> Origin | tuple[str, str]:
+    """The origin's site: the opaque origin itself, or (scheme, registrable domain or host).
+
+    Spec: https://html.spec.whatwg.org/multipage/browsers.html#obtain-a-site
+    """
+    # 1. If origin is an opaque origin, then return origin.
+    if origin.opaque:
+        return origin
+    # 2. If origin's host's registrable domain is null, then return (origin's scheme, origin's host).
+    # 3. Return (origin's scheme, origin's host's registrable domain).
+    # (registrable_domain answers the host itself where the registrable domain is null.)
+    return (origin.scheme, registrable_domain(origin.host))
+
+
 def same_site(a: Origin, b: Origin) -> bool:
     """Schemeful same site.
 
     Spec: https://html.spec.whatwg.org/multipage/browsers.html#same-site
     """
-    # 1. If A and B are the same opaque origin, then return true.
-    if a.opaque or b.opaque:
-        return a is b
-    # 2. If A and B are both tuple origins, then: if their schemes differ return false;
-    #    return true if their hosts are same site (same registrable domain, or equal).
-    return a.scheme == b.scheme and registrable_domain(a.host) == registrable_domain(b.host)
+    # 1. Let siteA be the result of obtaining a site given A.  2. Let siteB ... given B.
+    site_a, site_b = obtain_site(a), obtain_site(b)
+    # 3. If siteA is same site with siteB, then return true.  4. Return false.
+    # Sites, same site (https://html.spec.whatwg.org/multipage/browsers.html#concept-site-same-site):
+    # "1. If A and B are the same opaque origin, then return true. 2. If A or B is an opaque origin,
+    #  then return false. 3. If A's and B's scheme values are different, then return false. 4. If A's
+    #  and B's host values are not equal, then return false. 5. Return true."
+    if isinstance(site_a, OpaqueOrigin) or isinstance(site_b, OpaqueOrigin):
+        return site_a is site_b
+    return site_a == site_b
 
 
 def is_potentially_trustworthy(url: str | ParsedURL) -> bool:
@@ -309,13 +334,21 @@ def is_potentially_trustworthy(url: str | ParsedURL) -> bool:
     # 2. If url's scheme is "data", return "Potentially Trustworthy".
     if parsed.scheme == "data":
         return True
-    # 3. Return the result of executing "Is origin potentially trustworthy?" on url's origin.
+    # 3. Return the result of executing "Is origin potentially trustworthy?" on url's origin:
     origin = origin_of(parsed)
     if origin.opaque:
+        # 1. If origin is an opaque origin, return "Not Trustworthy".  6. If origin's scheme is
+        # "file", return "Potentially Trustworthy".  (origin_of gives file: URLs an opaque origin.)
         return parsed.scheme == "file"
+    # 3. If origin's scheme is either "https" or "wss", return "Potentially Trustworthy".
     if origin.scheme in ("https", "wss"):
         return True
+    # 4. If origin's host matches one of the CIDR notations 127.0.0.0/8 or ::1/128, return
+    #    "Potentially Trustworthy".
     host = origin.host
     if host == "[::1]" or _LOOPBACK_V4.fullmatch(host):
         return True
+    # 5. ... origin's host is "localhost" or "localhost.", or ends with ".localhost" or ".localhost."
+    #    (the user agent follows let-localhost-be-localhost, as Chromium does).
+    # Deviation: the trailing-dot forms ("localhost.", "x.localhost.") are not recognised here.
     return host == "localhost" or host.endswith(".localhost")

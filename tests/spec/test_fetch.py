@@ -9,9 +9,9 @@ from cors_lab.spec.fetch import (
     cors_check,
     cors_settings_state,
     fetch_image,
-    has_redirect_tainted_origin,
     hop_request,
     image_request,
+    redirect_taint,
     includes_credentials,
     sec_fetch_site,
     serialize_request_origin,
@@ -149,21 +149,27 @@ def test_cors_check_console_texts_match_chromium():
 
 
 @pytest.mark.parametrize(
-    "page, urls, tainted",
+    "page, urls, taint",
     [
-        pytest.param(A, [B + "/x"], False, id="redirect-tainted-single-url"),
-        pytest.param(A, [A + "/r", B + "/x"], False, id="redirect-tainted-same-then-cross"),
-        pytest.param(A, [B + "/r", B + "/x"], False, id="redirect-tainted-cross-same-server"),
-        pytest.param(A, [B + "/r", C + "/x"], True, id="redirect-tainted-cross-to-other-cross"),
-        pytest.param(A, [B + "/r", A + "/x"], True, id="redirect-tainted-cross-back-to-page"),
-        pytest.param(A, [A + "/r", A + "/x"], False, id="redirect-tainted-same-same"),
+        pytest.param(A, [B + "/x"], "same-origin", id="redirect-taint-step4.1-single-url"),
+        pytest.param(A, [A + "/r", B + "/x"], "same-origin", id="redirect-taint-same-then-cross"),
+        pytest.param(A, [B + "/r", B + "/x"], "same-origin", id="redirect-taint-cross-same-server"),
+        pytest.param(A, [B + "/r", C + "/x"], "cross-site", id="redirect-taint-step4.2-cross-to-other-cross-site"),
+        pytest.param(A, [B + "/r", A + "/x"], "cross-site", id="redirect-taint-step4.2-cross-back-to-page"),
+        pytest.param(A, [A + "/r", A + "/x"], "same-origin", id="redirect-taint-same-same"),
+        pytest.param(A, ["https://x.a.test/r", "https://y.a.test/x"], "same-site",
+                     id="redirect-taint-step4.3-same-site-detour"),
+        pytest.param(A, ["https://x.a.test/r", A + "/x"], "same-site", id="redirect-taint-step4.3-same-site-back-to-page"),
+        pytest.param(A, ["https://x.a.test/r", B + "/x"], "same-site", id="redirect-taint-step4.3-then-cross-site-target"),
+        pytest.param(A, [B + "/r", "https://x.a.test/x"], "cross-site", id="redirect-taint-step4.2-cross-site-then-same-site"),
     ],
 )
-def test_has_redirect_tainted_origin(page, urls, tainted):
+def test_redirect_taint(page, urls, taint):
     r = req(urls[0], page=page)
     r.url_list = list(urls)
-    assert has_redirect_tainted_origin(r) is tainted
-    assert serialize_request_origin(r) == ("null" if tainted else page)
+    assert redirect_taint(r) == taint
+    # Serializing a request origin, step 2: anything but "same-origin" serializes as "null".
+    assert serialize_request_origin(r) == (page if taint == "same-origin" else "null")
 
 
 @pytest.mark.parametrize(
@@ -265,15 +271,18 @@ def run(url, chain, page=A, crossorigin="anonymous", **kw):
         pytest.param(A, None, [(A + "/r", 308, [("Location", "/i")]), (A + "/i", 200, [])],
                      True, "basic", "main-fetch-tainting-basic", id="redirect-relative-location-same-origin"),
         pytest.param(A, "anonymous", [(B + "/r", 303, [("Location", "https://u:p@c.test/i")] + ACAO_STAR)],
-                     False, "cors", "http-redirect-fetch-step8-credentials-in-url", id="http-redirect-fetch-step8-credentials"),
+                     False, "cors", "http-redirect-fetch-step9-credentials-in-url", id="http-redirect-fetch-step9-credentials"),
+        pytest.param(A, "anonymous", [(B + "/r", 302, [("Location", "https://u:p@a.test/i")] + ACAO_STAR)],
+                     False, "cors", "http-redirect-fetch-step10-credentials-in-url",
+                     id="http-redirect-fetch-step10-cors-response-to-same-origin-credentials"),
         pytest.param(A, None, [(B + "/r", 302, [("Location", "https://u:p@c.test/i")]), ("https://u:p@c.test/i", 200, [])],
                      True, "opaque", "main-fetch-tainting-opaque", id="http-redirect-fetch-no-cors-credentials-allowed"),
         pytest.param(A, "anonymous", [(B + "/r", 302, [("Location", "data:image/png;base64,AA")] + ACAO_STAR)],
-                     False, "cors", "http-redirect-fetch-step5-non-http", id="http-redirect-fetch-step5-to-data"),
+                     False, "cors", "http-redirect-fetch-step6-non-http", id="http-redirect-fetch-step6-to-data"),
         pytest.param(A, None, [(A + "/r", 302, [("Location", "ftp://a.test/i")])],
-                     False, "basic", "http-redirect-fetch-step5-non-http", id="http-redirect-fetch-step5-to-ftp"),
+                     False, "basic", "http-redirect-fetch-step6-non-http", id="http-redirect-fetch-step6-to-ftp"),
         pytest.param(A, None, [(A + "/r", 302, [("Location", "http://[bad/")])],
-                     False, "basic", "http-redirect-fetch-step3-bad-location", id="http-redirect-fetch-bad-location"),
+                     False, "basic", "http-redirect-fetch-step5-bad-location", id="http-redirect-fetch-step5-bad-location"),
         pytest.param(A, None, [(A + "/r", 302, [])], True, "basic", "main-fetch-tainting-basic",
                      id="redirect-status-without-location-is-final"),
     ],
@@ -293,15 +302,15 @@ def redirect_loop(n):
 @pytest.mark.parametrize(
     "hops, ok",
     [
-        pytest.param(20, True, id="http-redirect-fetch-step6-twenty-ok"),
-        pytest.param(21, False, id="http-redirect-fetch-step6-twenty-one-fails"),
+        pytest.param(20, True, id="http-redirect-fetch-step7-twenty-ok"),
+        pytest.param(21, False, id="http-redirect-fetch-step7-twenty-one-fails"),
     ],
 )
 def test_redirect_limit(hops, ok):
     result = run(A + "/r0", redirect_loop(hops), crossorigin=None)
     assert result.ok is ok
     if not ok:
-        assert result.step == "http-redirect-fetch-step6-limit"
+        assert result.step == "http-redirect-fetch-step7-limit"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,93 @@
+"""WebGL's texImage2D: it refuses a source that is not origin-clean (SecurityError) and never taints.
+
+Owns WebGLCanvas: the upload checks in Chromium's order, its GL errors (INVALID_VALUE, no
+exception) and console warnings. Pure: stdlib only, no pixels, no I/O.
+"""
+
+from __future__ import annotations
+
+from ...errors import SecurityError, UsageError
+from .sources import FIXES, describe_source, failed, is_not_origin_clean, note
+from .surfaces import ElementExports, Surface
+
+
+class WebGLCanvas(ElementExports, Surface):
+    """A <canvas> with a "webgl" context: texImage2D refuses what would taint, and never taints.
+
+    Spec: https://registry.khronos.org/webgl/specs/latest/1.0/#ORIGIN_RESTRICTIONS
+    """
+
+    kind = "canvas"
+    CONTEXT = "WebGLRenderingContext"
+
+    def __init__(self, width: int = 300, height: int = 150, *, log: list[str] | None = None) -> None:
+        super().__init__(width, height, log=log)
+        self.errors: list[str] = []  # synthesized GL errors, oldest first (what getError() returns)
+        self.console: list[str] = []  # Chromium's console warnings, e.g. "WebGL: INVALID_VALUE: ..."
+
+    def get_error(self) -> str:
+        """gl.getError(): the oldest recorded GL error name, or "NO_ERROR"."""
+        return self.errors.pop(0) if self.errors else "NO_ERROR"
+
+    def _gl_error(self, error: str, description: str) -> None:
+        # Blink's SynthesizeGLError: records the error for getError() and prints
+        # "WebGL: <ERROR>: <function>: <description>" to the console. No exception.
+        if error not in self.errors:
+            self.errors.append(error)
+        self.console.append(f"WebGL: {error}: texImage2D: {description}")
+        note(self.log, f"texImage2D(): GL error {error} ({description}); no exception, no texture", "texImage2D")
+
+    def _security_error(self, text: str) -> None:
+        note(self.log, "texImage2D(): the source is not origin-clean, so SecurityError", "webgl-origin-restrictions")
+        raise SecurityError(failed("texImage2D", self.CONTEXT, text), fix=FIXES["webgl"])
+
+    def tex_image_2d(self, source) -> None:
+        """gl.texImage2D(target, level, internalformat, format, type, source): upload or refuse.
+
+        A source that is not origin-clean throws SecurityError; a broken image is a GL error
+        (INVALID_VALUE), not an exception. Spec: https://registry.khronos.org/webgl/specs/latest/1.0/#TEXIMAGE2D_HTML
+        """
+        # "If this function is called with an HTMLImageElement or HTMLVideoElement whose origin
+        # differs from the origin of the containing Document, or with an HTMLCanvasElement,
+        # ImageBitmap or OffscreenCanvas whose bitmap's origin-clean flag is set to false, a
+        # SECURITY_ERR exception must be thrown." The spec says nothing of broken images; Chromium
+        # (WebGLRenderingContextBase::ValidateHTMLImageElement) synthesizes INVALID_VALUE before the
+        # taint check: "no image" without a cached image, "invalid image" when the image resource has
+        # no response URL (a network or CORS failure), and TexImageImpl's "bad image data" when
+        # nothing decodes.
+        kind = source.kind
+        if kind == "img":
+            # Deviation: every not-yet/never-decoded state maps to "invalid image" (an <img> with
+            # no src at all would say "no image"); a decode failure after a good response would say
+            # "bad image data". The GL error is INVALID_VALUE in every case.
+            if source.state in ("unavailable", "broken"):
+                return self._gl_error("INVALID_VALUE", "invalid image")
+            if is_not_origin_clean(source):
+                return self._security_error("The image element contains cross-origin data, and may not be loaded.")
+            # A loaded image of zero size: TexImageImpl finds no pixels, "bad image data" (measured in
+            # Chromium 156 on 2026-11-29 with 0x0, 0x10 and 10x0 SVG images; the taint check comes first).
+            if source.natural_width == 0 or source.natural_height == 0:
+                return self._gl_error("INVALID_VALUE", "bad image data")
+        elif kind == "video":
+            # ValidateHTMLVideoElement: no videoWidth/videoHeight -> INVALID_VALUE "no video".
+            if source.state != "completely available":
+                return self._gl_error("INVALID_VALUE", "no video")
+            if is_not_origin_clean(source):
+                return self._security_error("The video element contains cross-origin data, and may not be loaded.")
+        elif kind in ("canvas", "offscreen"):
+            # ValidateCanvasRenderingContextHost.
+            if is_not_origin_clean(source):
+                return self._security_error("Tainted canvases may not be loaded.")
+        elif kind == "bitmap":
+            # ValidateImageBitmap; "If this function is called with an ImageBitmap that has been
+            # neutered, an INVALID_VALUE error is generated."
+            if source.detached:
+                return self._gl_error("INVALID_VALUE", "The source data has been detached.")
+            if is_not_origin_clean(source):
+                return self._security_error("The ImageBitmap contains cross-origin data, and may not be loaded.")
+        else:
+            raise UsageError(f"Not a TexImageSource: {source!r}.")
+        # The upload itself. WebGL cannot be tainted: "Due to WebGL's same-origin restrictions, it is
+        # not possible to taint the origin using the WebGL API" (Blink, ReadPixelsHelper).
+        self.painted = True
+        note(self.log, f"texImage2D(): {describe_source(source)} is origin-clean, the texture is uploaded", "texImage2D")

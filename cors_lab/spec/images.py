@@ -1,0 +1,312 @@
+"""Image bytes as the MIME Sniffing and HTML standards see them: which format, and load or error.
+
+Owns the rules for sniffing images specifically (the image type pattern table, XML MIME types,
+"SVG is never sniffed from bytes"), the kit's few additions to them (AVIF, formats browsers do not
+decode, naming what a non-image is), and HTML's outcome for an image whose bytes stopped early.
+Pure: stdlib only, bytes in, a format name or DecodeError out; pixels are decoded elsewhere
+(cors_lab.assets.decoding, with Pillow and resvg).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from typing import NamedTuple
+
+from ..errors import DecodeError
+
+MIMESNIFF = "https://mimesniff.spec.whatwg.org/"
+HTML = "https://html.spec.whatwg.org/multipage/"
+
+# Format -> the name a learner knows it by.
+FORMAT_NAMES = {
+    "png": "PNG", "jpeg": "JPEG", "gif": "GIF", "webp": "WebP", "avif": "AVIF",
+    "bmp": "BMP", "ico": "ICO", "cur": "CUR", "svg": "SVG",
+}  # fmt: skip
+SUPPORTED = "PNG, JPEG, GIF, WebP, AVIF, BMP, ICO and SVG"
+
+
+class ImagePattern(NamedTuple):
+    """One row of the image type pattern table: byte pattern, pattern mask, MIME type, format."""
+
+    pattern: bytes
+    mask: bytes
+    mime_type: str
+    format: str
+
+
+# https://mimesniff.spec.whatwg.org/#image-type-pattern-matching-algorithm, the table in order
+# (no row ignores leading bytes). The WebP row's mask skips the four RIFF size bytes.
+IMAGE_TYPE_PATTERNS: tuple[ImagePattern, ...] = (
+    ImagePattern(b"\x00\x00\x01\x00", b"\xff" * 4, "image/x-icon", "ico"),  # a Windows Icon signature
+    ImagePattern(b"\x00\x00\x02\x00", b"\xff" * 4, "image/x-icon", "cur"),  # a Windows Cursor signature
+    ImagePattern(b"BM", b"\xff" * 2, "image/bmp", "bmp"),
+    ImagePattern(b"GIF87a", b"\xff" * 6, "image/gif", "gif"),
+    ImagePattern(b"GIF89a", b"\xff" * 6, "image/gif", "gif"),
+    ImagePattern(b"RIFF\x00\x00\x00\x00WEBPVP", b"\xff" * 4 + b"\x00" * 4 + b"\xff" * 6, "image/webp", "webp"),
+    ImagePattern(b"\x89PNG\r\n\x1a\n", b"\xff" * 8, "image/png", "png"),
+    ImagePattern(b"\xff\xd8\xff", b"\xff" * 3, "image/jpeg", "jpeg"),
+)
+
+# Formats a browser may know but the lab does not decode (as in Chromium and Firefox today).
+UNSUPPORTED_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"\xff\x0a", "a JPEG XL image"),
+    (b"\x00\x00\x00\x0cJXL \r\n\x87\n", "a JPEG XL image"),
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "a JPEG 2000 image"),
+    (b"8BPS", "a Photoshop (PSD) file"),
+    (b"qoif", "a QOI image"),
+    (b"\x76\x2f\x31\x01", "an OpenEXR image"),
+)
+AVIF_BRANDS = frozenset({b"avif", b"avis"})
+HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
+
+# HTML's image request states at the end of the response body -> the event the <img> fires.
+# https://html.spec.whatwg.org/multipage/images.html#img-req-state
+EVENT_FOR_STATE = {"completely available": "load", "broken": "error"}
+
+
+# --- MIME types -----------------------------------------------------------------------------------
+
+
+def mime_type_essence(content_type: str | None) -> str | None:
+    """The essence ("type/subtype", lower case) of a Content-Type value; None when there is none.
+
+    Deviation: not the full MIME type parser: the text before ";", trimmed and lower-cased.
+    Spec: https://mimesniff.spec.whatwg.org/#mime-type-essence
+    """
+    if content_type is None:
+        return None
+    # "The essence of a MIME type mimeType is mimeType's type, followed by U+002F (/), followed by
+    #  mimeType's subtype."  (Type and subtype are ASCII-lowercased when parsed.)
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def is_xml_mime_type(essence: str) -> bool:
+    """Spec: https://mimesniff.spec.whatwg.org/#xml-mime-type"""
+    # "An XML MIME type is any MIME type whose subtype ends in "+xml" or whose essence is "text/xml"
+    #  or "application/xml"."
+    return essence.endswith("+xml") or essence in ("text/xml", "application/xml")
+
+
+# --- Pattern matching -----------------------------------------------------------------------------
+
+
+def pattern_matches(data: bytes, pattern: bytes, mask: bytes) -> bool:
+    """Spec: https://mimesniff.spec.whatwg.org/#pattern-matching-algorithm (no ignored bytes)"""
+    # 1. Assert: pattern's length is equal to mask's length.
+    assert len(pattern) == len(mask)
+    # 2. If input's length is less than pattern's length, return false.
+    if len(data) < len(pattern):
+        return False
+    # 3-4. (No image row ignores leading bytes, so s stays 0.)
+    # 6. While p < pattern's length: 6.1 Let maskedData be the result of applying the bitwise AND
+    #    operator to input[s] and mask[p]. 6.2 If maskedData is not equal to pattern[p], return false.
+    # 7. Return true.
+    return all(data[i] & mask[i] == pattern[i] for i in range(len(pattern)))
+
+
+def image_type_pattern(data: bytes) -> str | None:
+    """The format whose row of the image type pattern table ``data`` matches, or None.
+
+    Spec: https://mimesniff.spec.whatwg.org/#image-type-pattern-matching-algorithm
+    """
+    # 1. Execute the following steps for each row row in the following table:
+    for row in IMAGE_TYPE_PATTERNS:
+        # 1.1 Let patternMatched be the result of the pattern matching algorithm given input, ...
+        # 1.2 If patternMatched is true, return the value in the fourth column of row.
+        if pattern_matches(data, row.pattern, row.mask):
+            return row.format
+    # 2. Return undefined.
+    return None
+
+
+def ftyp_brands(data: bytes) -> set[bytes]:
+    """The major and compatible brands of an ISO-BMFF 'ftyp' box at the start, if any."""
+    if len(data) < 16 or data[4:8] != b"ftyp":
+        return set()
+    size = struct.unpack(">I", data[:4])[0]
+    end = min(size if size >= 16 else 16, len(data))
+    return {data[8:12]} | {data[i : i + 4] for i in range(16, end - 3, 4)}
+
+
+def sniff_image_format(data: bytes, content_type: str | None) -> str:
+    """The format an ``<img>`` decodes ``data`` as, given its Content-Type; else DecodeError saying why.
+
+    Raster formats are sniffed from the bytes whatever the Content-Type says; SVG only ever comes
+    from the Content-Type ``image/svg+xml`` (``content_type=None`` means "unknown", a file from
+    disk: then SVG is recognised from its bytes too).
+    Spec: https://mimesniff.spec.whatwg.org/#rules-for-sniffing-images-specifically
+    """
+    essence = mime_type_essence(content_type)
+    # 1. If the supplied MIME type is an XML MIME type, the computed MIME type is the supplied MIME
+    #    type. Abort these steps.
+    if essence is not None and is_xml_mime_type(essence):
+        if essence == "image/svg+xml":
+            return "svg"
+        raise DecodeError(
+            f"The image was served as {essence!r}. An XML type is used as it is, without sniffing,"
+            " and an <img> shows XML only when it is SVG served as 'image/svg+xml'.\n"
+            "Fix: serve SVG with 'Content-Type: image/svg+xml'.",
+            kind="unsupported",
+        )
+    # 2. Let image-type-matched be the result of executing the image type pattern matching
+    #    algorithm with the resource header as the byte sequence to be matched.
+    matched = image_type_pattern(data)
+    # 3. If image-type-matched is not undefined, the computed MIME type is image-type-matched.
+    if matched is not None:
+        return matched
+    # Deviation: AVIF is not in the mimesniff table; browsers that decode AVIF recognise the
+    # ISO-BMFF 'ftyp' box with an 'avif' (still) or 'avis' (sequence) brand, and so does the lab.
+    brands = ftyp_brands(data)
+    if brands & AVIF_BRANDS:
+        return "avif"
+    # 4. The computed MIME type is the supplied MIME type: no image pattern matched, so the
+    #    browser has no image decoder for these bytes. What follows only names what they are.
+    if brands & HEIF_BRANDS:
+        raise _unsupported("a HEIC/HEIF image (the iPhone photo format)")
+    if brands:
+        raise DecodeError(
+            "These bytes are an MP4/QuickTime-style media file (ISO-BMFF), not an image; an <img>"
+            " fires 'error'.\nFix: show video with <video>, or serve an image format: " + SUPPORTED + ".",
+            kind="not-an-image",
+        )
+    for signature, what in UNSUPPORTED_SIGNATURES:
+        if data.startswith(signature):
+            raise _unsupported(what)
+    if looks_like_svg(data):
+        if essence is None:
+            # Deviation: with no Content-Type at all (bytes from a file) the lab accepts SVG by its
+            # bytes; a browser loading a file: URL decides by the file name instead.
+            return "svg"
+        # SVG has no row in the image type pattern table: it is never sniffed from bytes.
+        raise DecodeError(
+            f"These bytes are an SVG image, but it was served as {content_type!r}. Browsers sniff"
+            " raster images from their bytes, but never SVG: an <img> renders SVG only when the"
+            " server says 'Content-Type: image/svg+xml', so here it fires 'error'.\n"
+            "Fix: serve .svg files with 'Content-Type: image/svg+xml'.",
+            kind="svg-content-type",
+        )
+    what = describe_non_image(data)
+    if what:
+        raise DecodeError(
+            f"The response is not an image: it looks like {what} (it starts with"
+            f" {preview(data)}). The <img> fires 'error'. A server often sends an HTML error or"
+            " login page with status 200 where an image was expected.\n"
+            "Fix: open the URL in a browser tab to see what it returns, and correct the URL or the"
+            " server.",
+            kind="not-an-image",
+        )
+    raise DecodeError(
+        f"The bytes match no image format a browser decodes (they start with {preview(data)}),"
+        f" so the <img> fires 'error'. The lab decodes {SUPPORTED}, as browsers do.\n"
+        "Fix: check that the URL points at an image file and that it was sent unchanged.",
+        kind="unsupported",
+    )
+
+
+def _unsupported(what: str) -> DecodeError:
+    return DecodeError(
+        f"These bytes are {what}, a format that Chromium and Firefox do not decode in an <img>,"
+        f" so it fires 'error'. The lab decodes {SUPPORTED}.\n"
+        "Fix: convert the file to PNG, JPEG, WebP or AVIF.",
+        kind="unsupported",
+    )
+
+
+# --- What the bytes are when they are not an image ------------------------------------------------
+
+
+def preview(data: bytes) -> str:
+    """The first bytes as a learner would recognise them: text if they are text, else hex."""
+    text = _text_head(data)
+    if text is not None:
+        text = " ".join(text.split())
+        return repr(text[:24]) + ("..." if len(text) > 24 else "")
+    return " ".join(f"{b:02x}" for b in data[:8]) + (" ..." if len(data) > 8 else "")
+
+
+def _text_head(data: bytes) -> str | None:
+    head = data[:1024]
+    for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if head.startswith(bom):
+            return head[len(bom) :].decode(codec, "ignore")
+    text = head.decode("utf-8", "ignore")
+    if not head or len(text.encode("utf-8")) < len(head) - 4:
+        return None  # mostly not UTF-8: binary
+    if any(ord(c) < 32 and c not in "\t\n\r\f" for c in text):
+        return None
+    return text
+
+
+def looks_like_svg(data: bytes) -> bool:
+    """Whether the bytes are text whose first element (after prolog and comments) is ``<svg``."""
+    text = _text_head(data)
+    if text is None:
+        return False
+    text = re.sub(r"<\?xml.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(\[.*?\])?\s*>", "", text.lstrip(), flags=re.S)
+    return text.lstrip().startswith("<svg")
+
+
+# https://mimesniff.spec.whatwg.org/#rules-for-identifying-an-unknown-mime-type (the HTML rows:
+# "<!DOCTYPE HTML", "<HTML", ... "<!--", each followed by a tag-terminating byte)
+HTML_STARTS = (
+    "<!doctype html", "<html", "<head", "<script", "<iframe", "<h1", "<div", "<font", "<table",
+    "<a", "<style", "<title", "<b", "<body", "<br", "<p", "<!--",
+)  # fmt: skip
+
+
+def describe_non_image(data: bytes) -> str | None:
+    """What non-image bytes look like ("an HTML page", "a PDF document", ...), or None for binary."""
+    if data.startswith(b"%PDF-"):
+        return "a PDF document"
+    if data.startswith(b"PK\x03\x04"):
+        return "a ZIP archive"
+    if data.startswith(b"\x1f\x8b"):
+        return "gzip-compressed data (perhaps Content-Encoding was lost on the way)"
+    text = _text_head(data)
+    if text is None:
+        return None
+    lowered = text.lstrip().lower()
+    for start in HTML_STARTS:
+        # "... followed by a tag-terminating byte" (space or ">").
+        if lowered.startswith(start) and lowered[len(start) : len(start) + 1] in ("", " ", ">", "\t", "\n", "\r"):
+            return "an HTML page"
+    if lowered.startswith("<?xml") or lowered.startswith("<"):
+        return "an XML document"
+    if lowered[:1] in ("{", "["):
+        try:
+            json.loads(data.decode("utf-8"))
+            return "a JSON document"
+        except ValueError:
+            pass
+    return "plain text"
+
+
+# --- Update the image data: load or error ---------------------------------------------------------
+
+
+def image_state_when_fetched(*, dimensions_known: bool) -> str:
+    """The ``<img>``'s request state once its response body has ended: "completely available" or "broken".
+
+    Whether every pixel decoded does not matter: a truncated image whose header (its width and
+    height) arrived is completely available and fires ``load``, showing what arrived (measured:
+    Chromium 156 loads a PNG cut after 60 bytes). Only an image whose dimensions cannot be
+    obtained is broken and fires ``error``. ``EVENT_FOR_STATE`` gives the event.
+    Spec: https://html.spec.whatwg.org/multipage/images.html#update-the-image-data
+    """
+    # While the body arrives: "If the user agent is able to determine image request's image's width
+    # and height, and image request is the current request, prepare image request for presentation
+    # given the img element and set image request's state to partially available."
+    # "Otherwise, if the user agent is able to determine that image request's image is corrupted in
+    # some fatal way such that the image dimensions cannot be obtained, and image request is the
+    # current request: Abort the image request for image request. ... fire an event named error at
+    # the img element."
+    if not dimensions_known:
+        return "broken"
+    # When the body ends, an image whose dimensions are known becomes "completely available" ("The
+    # user agent has obtained all of the image data and at least the image dimensions are
+    # available") and the img element fires "load".
+    return "completely available"
