@@ -16,7 +16,8 @@ from .outcome import Outcome
 from .predict import OPERATIONS, predict
 from .browser import Browser
 from .labcanvas import LabCanvas
-from .live import LiveProbe, compare
+from .comparison import compare
+from .live import LiveProbe
 from .servers import Lab, start
 from .storage import LocalStorage
 

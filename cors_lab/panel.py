@@ -2,7 +2,7 @@
 
 Owns the ipywidgets form (crossorigin, ACAO as free text, ACAC, Vary, Cache-Control, the guide's
 Apache rule, redirects, cookies, operation), turning it into a lab URL, and showing the result:
-the comparison table (`cors_lab.live.compare`), the kernel canvas, the server log and the matching
+the comparison table (`cors_lab.comparison.compare`), the kernel canvas, the server log and the matching
 Apache/nginx configuration. It decides nothing: the engines do.
 """
 
@@ -15,6 +15,7 @@ import ipywidgets as w
 
 from .assets import ASSET_NAMES
 from .browser import Browser
+from .comparison import compare
 from .errors import CorsLabError
 from .labcanvas import LabCanvas
 from .predict import OPERATIONS
@@ -127,8 +128,6 @@ class Panel(w.VBox):
 
     def run(self):
         """Run the experiment in every engine and show it; returns the Comparison (None on bad input)."""
-        from .live import compare
-
         self.out.clear_output()
         with self.out:
             try:
