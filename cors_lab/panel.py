@@ -13,6 +13,7 @@ import traceback
 
 import ipywidgets as w
 
+from . import render
 from .assets import ASSET_NAMES
 from .browser import Browser
 from .comparison import compare
@@ -162,8 +163,8 @@ class Panel(w.VBox):
             canvas = LabCanvas(loaded.decoded.width, loaded.decoded.height)
             try:
                 canvas.draw_image(loaded)
-            except CorsLabError:
-                pass
+            except CorsLabError as err:  # the lesson itself (a broken image): shown, as a browser would throw it
+                display(HTML(render.problem(f"drawImage on the kernel canvas threw {type(err).__name__}: {err}")))
             display(w.HBox([canvas.widget, w.HTML(f"<pre>{html.escape(canvas.status())}</pre>")]))
         log = self.lab.log()
         display(HTML("<b>what the servers saw</b>"))
