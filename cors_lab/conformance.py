@@ -15,11 +15,13 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from . import render
 from .assets import get_asset
 from .browser import Browser, RawResponse, TransportError
 from .outcome import Outcome
 from .predict import predict
 from .scenarios import BuiltScenario, LabScenario, matrix
+from .trial import Trial
 
 # Known, documented differences between the model and Chromium: scenario id prefix -> explanation
 # with a bug or spec link. Empty means none is known; a test keeps every disagreement listed here.
@@ -69,6 +71,11 @@ class Row:
         return out
 
     @property
+    def problems(self) -> list[str]:
+        """Everything wrong with this row: the run's error, then each verdict and request difference."""
+        return ([self.error] if self.error else []) + self.verdict_differences + self.request_differences
+
+    @property
     def agrees(self) -> bool:
         return not self.error and not self.verdict_differences and not self.request_differences
 
@@ -80,7 +87,7 @@ class Row:
         return None
 
 
-def _requests(lab, tag: str, client: str) -> list[dict]:
+def _requests(lab, *, tag: str, client: str) -> list[dict]:
     """The image requests a client made for one scenario, from the server log, in time order."""
     rows = []
     for entry in lab.log():
@@ -99,18 +106,18 @@ def _requests(lab, tag: str, client: str) -> list[dict]:
     return rows
 
 
-def _model(built: BuiltScenario, page: str, observed: list[dict]) -> Outcome:
+def _model(built: BuiltScenario, *, page: str, observed: list[dict]) -> Outcome:
     """predict() over the responses Chromium received; a cache sequence replays them through the
     kernel browser's spec cache (the browser adds I/O only, so over a replay it *is* the model)."""
     s = built.scenario
     if s.before:
-        return _replay(built, page, observed)
+        return _replay(built, page=page, observed=observed)
     chain = [(r["url"], r["status"], r["headers"]) for r in observed]
     return predict(page=page, chain=chain, crossorigin=s.crossorigin, cookies=s.login,
                    operation=s.operation, decodes=not s.broken)
 
 
-def _replay(built: BuiltScenario, page: str, observed: list[dict]) -> Outcome:
+def _replay(built: BuiltScenario, *, page: str, observed: list[dict]) -> Outcome:
     s = built.scenario
     queue = list(observed)
     body = get_asset(s.asset).body
@@ -135,7 +142,6 @@ def run(
     progress=None,
 ) -> list[Row]:
     """Run scenarios in the kernel browser and in Chromium on a lab, and the model over what Chromium got."""
-    from .harness import Scenario as Trial  # Playwright is imported only when Chromium runs
     from .servers import Lab
 
     scenarios = matrix() if scenarios is None else scenarios
@@ -159,7 +165,7 @@ def run(
                 kb.load_image(built.url, crossorigin=co)
             row.kernel = kb.load_image(built.url, crossorigin=s.crossorigin).outcome(s.operation)
             row.kernel_ms = (time.perf_counter() - t0) * 1000
-            row.kernel_requests = _requests(lab, ktag, "kernel")
+            row.kernel_requests = _requests(lab, tag=ktag, client="kernel")
             # Chromium.
             if harness is not None:
                 built = s.build(lab, ctag)
@@ -173,14 +179,14 @@ def run(
                 except Exception as err:  # a harness failure is reported per scenario, never hidden
                     row.error = f"Chromium run failed: {type(err).__name__}: {err}"
                 row.chromium_ms = (time.perf_counter() - t0) * 1000
-                row.chromium_requests = _requests(lab, ctag, "browser")
+                row.chromium_requests = _requests(lab, tag=ctag, client="browser")
                 observed, tag_built = row.chromium_requests, built
             else:
                 observed, tag_built = row.kernel_requests, built
             # The model, over the responses the browser (or, without Chromium, the kernel) received.
             t0 = time.perf_counter()
             try:
-                row.model = _model(tag_built, page, observed) if observed else None
+                row.model = _model(tag_built, page=page, observed=observed) if observed else None
             except Exception as err:
                 row.error = row.error or f"model could not run: {type(err).__name__}: {err}"
             row.model_ms = (time.perf_counter() - t0) * 1000
@@ -239,28 +245,26 @@ def text_report(rows: list[Row]) -> str:
         lines.append("disagreements:")
         for r in bad:
             lines.append(f"- {r.scenario.id}" + (f"  [known: {r.known_deviation}]" if r.known_deviation else ""))
-            for d in ([r.error] if r.error else []) + r.verdict_differences + r.request_differences:
+            for d in r.problems:
                 lines.append(f"    {d}")
     return "\n".join(lines)
 
 
 def html_report(rows: list[Row]) -> str:
     s = summary(rows)
-    def cell(o):
+
+    def verdict(o: Outcome | None) -> str:
         return "—" if o is None else html.escape(f"{o.load} / {o.readback} / {o.exception}")
-    body = "".join(
-        f"<tr class='{'ok' if r.agrees else 'bad'}'><td><code>{html.escape(r.scenario.id)}</code></td>"
-        f"<td>{cell(r.model)}</td><td>{cell(r.kernel)}</td><td>{cell(r.chromium)}</td>"
-        f"<td>{html.escape('; '.join(([r.error] if r.error else []) + r.verdict_differences + r.request_differences))}</td>"
-        f"<td>{html.escape(r.scenario.source)}</td></tr>"
+
+    body = [
+        render.plain_row([f"<code>{html.escape(r.scenario.id)}</code>", verdict(r.model), verdict(r.kernel),
+                          verdict(r.chromium),
+                          html.escape("; ".join(r.problems)),
+                          html.escape(r.scenario.source)], cls="ok" if r.agrees else "bad")
         for r in rows
-    )
-    return (
-        "<!doctype html><meta charset=utf-8><title>cors-lab conformance</title>"
-        "<style>body{font:14px system-ui}td,th{border-bottom:1px solid #ddd;padding:2px 6px}"
-        ".bad{background:#fde7e9}</style>"
+    ]
+    table = render.plain_table(("scenario", "model", "kernel", "Chromium", "differences", "source"), body)
+    return render.report_page("cors-lab conformance", (
         f"<h1>cors-lab conformance</h1><p>{s['agree']}/{s['total']} scenarios agree. Median per scenario: "
         f"model {s['model_ms']:.3f} ms, kernel browser {s['kernel_ms']:.2f} ms, Chromium {s['chromium_ms']:.1f} ms.</p>"
-        "<table><tr><th>scenario</th><th>model</th><th>kernel</th><th>Chromium</th><th>differences</th><th>source</th></tr>"
-        f"{body}</table>"
-    )
+        f"{table}"))

@@ -80,8 +80,3 @@ class DecodeError(CorsLabError, ValueError):
 class UsageError(CorsLabError, ValueError):
     """The kit was called with arguments it cannot use; the message names the fix."""
 
-
-# A DOMException name -> class table, so outcomes reported by a real browser can be re-raised.
-DOM_EXCEPTIONS = {
-    cls.name: cls for cls in (SecurityError, InvalidStateError, IndexSizeError, QuotaExceededError)
-}

@@ -49,7 +49,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import CorsLabError, UsageError
 from .outcome import Outcome
-from .trial import TRIAL_OPERATIONS, check_crossorigin, check_trial_operation, trial_source
+from .trial import TRIAL_OPERATIONS, Trial, TrialError, as_trial, outcome_from_trial, trial_source
 
 CHROMIUM_ENV = "CORS_LAB_CHROMIUM"
 DEBIAN_CHROMIUM = "/usr/bin/chromium"
@@ -67,6 +67,9 @@ DEFAULT_TIMEOUT_MS = 5000
 _GRACE_MS = 5000
 # The profile preference that lets cross-site cookies through (0 = allow, 1 = block in incognito, 2 = block).
 _ALLOW_THIRD_PARTY_COOKIES = {"profile": {"cookie_controls_mode": 0}}
+# The harness's earlier names for the trial (cors_lab.trial owns it).
+Scenario = Trial
+as_scenario = as_trial
 
 
 class BrowserUnavailable(CorsLabError, RuntimeError):
@@ -75,39 +78,6 @@ class BrowserUnavailable(CorsLabError, RuntimeError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """One experiment: load ``url`` with this crossorigin attribute, then run ``operation``.
-
-    ``crossorigin`` None means the attribute is absent; any string is set with ``setAttribute``
-    (so ``"foo"`` stays ``"foo"`` and means Anonymous). ``timeout_ms`` None uses the harness default.
-    """
-
-    url: str
-    crossorigin: str | None = None
-    operation: str = "getImageData"
-    timeout_ms: int | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.url, str) or not self.url:
-            raise UsageError(f"Scenario url must be a non-empty string, not {self.url!r}.")
-        check_crossorigin(self.crossorigin)
-        check_trial_operation(self.operation)
-
-
-def as_scenario(obj: Scenario | Mapping[str, Any]) -> Scenario:
-    """A `Scenario` from itself or a dict ``{url, crossorigin, operation[, timeout_ms]}``."""
-    if isinstance(obj, Scenario):
-        return obj
-    if isinstance(obj, Mapping):
-        known = {"url", "crossorigin", "operation", "timeout_ms"}
-        unknown = set(obj) - known
-        if unknown:
-            raise UsageError(f"Unknown scenario keys {sorted(unknown)}; use {sorted(known)}.")
-        return Scenario(**obj)
-    raise UsageError(f"A scenario is a Scenario or a dict with url, crossorigin, operation; got {obj!r}.")
 
 
 # --- Finding a browser ----------------------------------------------------------------------------
@@ -406,10 +376,10 @@ class ChromiumHarness:
         t2 = time.perf_counter()
         return {"navigate_ms": (t1 - t0) * 1000, "inject_ms": (t2 - t1) * 1000}
 
-    def _trial(self, session: _Session, scenario: Scenario, page_url: str, timing: dict[str, float], t_start: float) -> Outcome:
-        timeout_ms = scenario.timeout_ms if scenario.timeout_ms is not None else self.timeout_ms
-        spec = {"url": scenario.url, "crossorigin": scenario.crossorigin, "operation": scenario.operation,
-                "timeoutMs": timeout_ms}
+    def _trial(self, session: _Session, trial: Trial, *, page_url: str, timing: dict[str, float],
+               t_start: float) -> Outcome:
+        timeout_ms = trial.timeout_ms if trial.timeout_ms is not None else self.timeout_ms
+        spec = trial.spec(timeout_ms)
         session.console.clear()
         t0 = time.perf_counter()
         if session.opaque:
@@ -421,41 +391,21 @@ class ChromiumHarness:
             session.page.wait_for_timeout(50)
         t1 = time.perf_counter()
         if not isinstance(result, dict) or "error" in result:
-            raise RuntimeError(f"trial.js failed for {scenario}: {result!r}")
+            raise TrialError(f"trial.js failed for {trial}: {result!r}")
         timing = dict(timing, trial_ms=(t1 - t0) * 1000, in_page_ms=result.get("elapsed_ms"))
-        console = [m for m in session.console]
-        extra: dict[str, Any] = {
-            "page_url": page_url,
-            "timing": timing,
-            "console_messages": console,
-            "gl_error": result.get("gl_error"),
-        }
-        if result.get("probe_message"):
-            extra["probe_message"] = result["probe_message"]
-        pixel = result.get("pixel")
-        return Outcome(
-            load=result["load"],
-            readback=result["readback"],
-            exception=result["exception"],
-            engine="browser",
-            page=result.get("page") or "",
-            url=scenario.url,
-            crossorigin=scenario.crossorigin,
-            operation=scenario.operation,
-            message=result.get("message"),
-            origin_clean=result.get("origin_clean_guess"),
+        console = list(session.console)
+        return outcome_from_trial(
+            result, url=trial.url, crossorigin=trial.crossorigin, operation=trial.operation,
+            extra={"page_url": page_url, "timing": timing, "console_messages": console},
             console="\n".join(m["text"] for m in console),
-            steps=tuple(result.get("steps") or ()),
-            pixel=tuple(pixel) if pixel else None,
             elapsed_ms=(time.perf_counter() - t_start) * 1000,
-            extra=extra,
         )
 
     # -- public runs --
 
     def run(
         self,
-        scenarios: Iterable[Scenario | Mapping[str, Any]],
+        scenarios: Iterable[Trial | Mapping[str, Any]],
         *,
         page_url: str,
         fresh_context: bool = True,
@@ -470,7 +420,7 @@ class ChromiumHarness:
         which is several times faster but shares every cache. ``Outcome.elapsed_ms`` is the wall time
         of the scenario including context and navigation; ``extra["timing"]`` splits it.
         """
-        items = [as_scenario(s) for s in scenarios]
+        items = [as_trial(s) for s in scenarios]
         if fresh_context:
             return [self._run_fresh(s, page_url=page_url, top_url=top_url) for s in items]
         return self.run_sequence(items, page_url=page_url, same_document=True, top_url=top_url)
@@ -478,21 +428,21 @@ class ChromiumHarness:
     def run_one(self, url: str, *, page_url: str, crossorigin: str | None = None,
                 operation: str = "getImageData", timeout_ms: int | None = None) -> Outcome:
         """One scenario in a fresh context."""
-        return self.run([Scenario(url, crossorigin, operation, timeout_ms)], page_url=page_url)[0]
+        return self.run([Trial(url, crossorigin, operation, timeout_ms)], page_url=page_url)[0]
 
-    def _run_fresh(self, scenario: Scenario, *, page_url: str, top_url: str | None) -> Outcome:
+    def _run_fresh(self, scenario: Trial, *, page_url: str, top_url: str | None) -> Outcome:
         t0 = time.perf_counter()
         session = self._open(fresh=True)
         try:
             timing = {"context_ms": (time.perf_counter() - t0) * 1000}
             timing.update(self._navigate(session, page_url, top_url=top_url))
-            return self._trial(session, scenario, page_url, timing, t0)
+            return self._trial(session, scenario, page_url=page_url, timing=timing, t_start=t0)
         finally:
             self._close(session)
 
     def run_sequence(
         self,
-        scenarios: Iterable[Scenario | Mapping[str, Any]],
+        scenarios: Iterable[Trial | Mapping[str, Any]],
         *,
         page_url: str,
         same_document: bool = False,
@@ -504,7 +454,7 @@ class ChromiumHarness:
         ``same_document`` they all run in one document, which also shares the document's own image
         cache, as in a single notebook page.
         """
-        items = [as_scenario(s) for s in scenarios]
+        items = [as_trial(s) for s in scenarios]
         session = self._open(fresh=True)
         outcomes = []
         try:
@@ -513,7 +463,7 @@ class ChromiumHarness:
                 timing: dict[str, float] = {"context_ms": 0.0}
                 if not same_document or session.ready_on != page_url:
                     timing.update(self._navigate(session, page_url, top_url=top_url))
-                outcomes.append(self._trial(session, scenario, page_url, timing, t0))
+                outcomes.append(self._trial(session, scenario, page_url=page_url, timing=timing, t_start=t0))
         finally:
             self._close(session)
         return outcomes

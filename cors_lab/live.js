@@ -75,6 +75,12 @@ function el_(tag, attrs, text) {
   return node;
 }
 
+// The request of the postMessage protocol (cors_lab/trial.py describes it): spec is the kernel's
+// Trial.spec(), as queued in `pending`; the answer is {type: "cors-lab-result", id, result}.
+function trialMessage(id, spec) {
+  return { type: "cors-lab-trial", id, spec };
+}
+
 function render({ model, el }) {
   const view = ++viewCount;
   const state = sharedOf(model);
@@ -234,7 +240,7 @@ function render({ model, el }) {
       );
       inflight.set(item.id, { timer, t0: performance.now() });
       line.textContent = `running ${item.id}...`;
-      frame.contentWindow.postMessage({ type: "cors-lab-trial", id: item.id, spec: resolveSpec(item.spec) }, targetOrigin);
+      frame.contentWindow.postMessage(trialMessage(item.id, resolveSpec(item.spec)), targetOrigin);
     }
   }
 

@@ -1,15 +1,15 @@
 """The live engine: the learner's own browser runs the experiment, and the kernel gets an `Outcome`.
 
-Owns `LiveProbe` (an ipywidgets box around the `ProbeFrame` anywidget, whose JS is ``live.js``), the
-conversion of trial.js results into ``Outcome(engine="browser")``, the one-origin check (Binder,
-JupyterHub) and `compare`: the model, the kernel browser and the live browser side by side. It decides
-no rule (``cors_lab.spec`` does, trial.js observes) and never blocks the kernel waiting for a browser.
+Owns `LiveProbe` (an ipywidgets box around the `ProbeFrame` anywidget, whose JS is ``live.js``), its
+tickets and its results table, and the one-origin check (Binder, JupyterHub). The trial itself (its
+checks, trial.js, the result's conversion) is ``cors_lab.trial``'s; `compare` is in
+``cors_lab.comparison``. It decides no rule (``cors_lab.spec`` does, trial.js observes) and never
+blocks the kernel waiting for a browser.
 
     probe = LiveProbe(lab)                       # show it: a browser attaches when the view renders
     t = probe.run(lab.cdn.url("picture.png"))    # queued at once; returns a Ticket
     probe.wait(t)                                # in a LATER cell: the Outcome (or a clear error)
     outcome = await t                            # or in the same cell, with top-level await
-    compare(lab, url, "anonymous", "getImageData", probe)   # model | kernel | browser, disagreements flagged
 
 Widget messages from the browser reach the kernel between cells (a cell that blocks cannot receive
 them), so results arrive after the cell that asked. ``await`` yields to the kernel instead of
@@ -37,34 +37,30 @@ import anywidget
 import ipywidgets
 import traitlets
 
-from .errors import CorsLabError, UsageError
-from .outcome import LOADS, READBACKS, Outcome
-from .render import BOX_STYLE, NOWRAP, PROBLEM_STYLE, TD, TH, cell, short, swatch, verdict
-from .trial import check_crossorigin, check_operation, check_trial_operation, trial_source
+from . import render
+from .errors import UsageError
+from .outcome import Outcome
+from .trial import Trial, TrialError, outcome_from_trial, trial_source
 
 __all__ = [
-    "Comparison",
     "LiveProbe",
     "LiveProbeError",
     "LiveProbeTimeout",
     "NO_BROWSER",
     "ProbeFrame",
     "Ticket",
-    "compare",
     "one_origin_reason",
-    "outcome_from_trial",
 ]
 
 NO_BROWSER = "no browser attached — the kernel engine carries on"
 DEFAULT_TRIAL_TIMEOUT_MS = 5000
 READY_TIMEOUT_MS = 8000
 MODES = ("auto", "site", "opaque")
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 # Environment variables that mean "this notebook is served through one origin" (a proxy in front).
 ONE_ORIGIN_ENV = ("JUPYTERHUB_SERVICE_PREFIX", "BINDER_LAUNCH_HOST", "BINDER_REPO_URL")
 
 
-class LiveProbeError(CorsLabError):
+class LiveProbeError(TrialError):
     """The live probe could not give an Outcome; the message names the likely cause and the fix."""
 
 
@@ -85,49 +81,6 @@ def one_origin_reason(environ: Mapping[str, str] | None = None) -> str | None:
             where = "Binder" if name.startswith("BINDER") else "JupyterHub"
             return f"{name} is set: this notebook runs on {where}, behind one origin"
     return None
-
-
-def outcome_from_trial(
-    result: Mapping[str, Any],
-    *,
-    url: str,
-    crossorigin: str | None,
-    operation: str,
-    extra: Mapping[str, Any] | None = None,
-) -> Outcome:
-    """A trial.js result (``{load, readback, exception, message, page, pixel, steps, ...}``) as an Outcome.
-
-    Raises ``LiveProbeError`` when the result is not a trial result (a broken page, another script).
-    """
-    if not isinstance(result, Mapping):
-        raise LiveProbeError(f"The probe page sent {type(result).__name__}, not a trial result.")
-    load, readback = result.get("load"), result.get("readback")
-    if load not in LOADS or readback not in READBACKS:
-        raise LiveProbeError(f"The probe page sent an unexpected result: load={load!r}, readback={readback!r}.")
-    pixel = result.get("pixel")
-    details = {
-        "in_page_ms": result.get("elapsed_ms"),
-        "gl_error": result.get("gl_error"),
-        "probe_message": result.get("probe_message"),
-        "timed_out": result.get("message") == "timeout",
-        **dict(extra or {}),
-    }
-    return Outcome(
-        load=load,
-        readback=readback,
-        exception=result.get("exception"),
-        engine="browser",
-        page=str(result.get("page") or ""),
-        url=url,
-        crossorigin=crossorigin,
-        operation=operation,
-        message=result.get("message"),
-        origin_clean=result.get("origin_clean_guess"),
-        steps=tuple(str(s) for s in result.get("steps") or ()),
-        pixel=tuple(int(v) for v in pixel) if pixel else None,
-        elapsed_ms=result.get("elapsed_ms"),
-        extra=details,
-    )
 
 
 @dataclass(frozen=True)
@@ -224,7 +177,6 @@ class LiveProbe(ipywidgets.VBox):
 
         trial_js = ""
         if self.mode == "opaque":
-
             trial_js = trial_source()
         self.frame = ProbeFrame(
             probe_src=lab.site.probe_url() if self.mode == "site" else "",
@@ -323,14 +275,10 @@ class LiveProbe(ipywidgets.VBox):
             timeout_ms: int | None = None) -> Ticket:
         """Queue one experiment in the browser: load ``url`` (with this ``crossorigin`` attribute, None =
         absent), run ``operation``. Returns a `Ticket` at once; the Outcome arrives after this cell."""
-        url = str(url)
-        if not url or any(ch in url for ch in "\r\n\0"):
-            raise UsageError(f"url must be one line, e.g. lab.cdn.url('picture.png'); got {url!r}.")
-        check_crossorigin(crossorigin)
-        check_trial_operation(operation)
-        timeout_ms = self.timeout_ms if timeout_ms is None else timeout_ms
-        ticket = Ticket(f"t{next(self._numbers)}", url, crossorigin, operation, self)
-        spec = {"url": url, "crossorigin": crossorigin, "operation": operation, "timeoutMs": timeout_ms}
+        trial = Trial(str(url), crossorigin, operation, timeout_ms)
+        ticket = Ticket(id=f"t{next(self._numbers)}", url=trial.url, crossorigin=crossorigin, operation=operation,
+                        probe=self)
+        spec = trial.spec(self.timeout_ms)
         self.tickets[ticket.id] = ticket
         self._asked[ticket.id] = time.perf_counter()
         self.frame.pending = [*self.frame.pending, {"id": ticket.id, "spec": spec}]
@@ -345,6 +293,13 @@ class LiveProbe(ipywidgets.VBox):
         self.tickets.clear()
         self._asked.clear()
         self._refresh()
+
+    def add_listener(self, listener: Callable[[str, Outcome | None], None]) -> None:
+        """Call ``listener(ticket_id, outcome)`` for each answer (outcome None: that experiment failed)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[str, Outcome | None], None]) -> None:
+        self._listeners.remove(listener)
 
     # -- waiting ---------------------------------------------------------------------------------
 
@@ -461,7 +416,7 @@ class LiveProbe(ipywidgets.VBox):
                 report.get("result"), url=ticket.url, crossorigin=ticket.crossorigin,
                 operation=ticket.operation, extra={"ticket": tid, "timing": timing, "view": report.get("view")},
             )
-        except LiveProbeError as err:
+        except TrialError as err:
             self.failures[tid] = str(err)
         else:
             self.results[tid] = outcome
@@ -500,14 +455,12 @@ class LiveProbe(ipywidgets.VBox):
         parts = [f'<div class="cors-lab-live-status"><b>In the kernel:</b> {html.escape(self.status)}</div>']
         if self.mode == "opaque":
             parts.append(f'<div class="cors-lab-live-note" style="color:#444;margin:2px 0">{html.escape(self.note)}</div>')
-        rows = [_result_rows(t, self.results.get(tid), self.failures.get(tid), self.lab)
+        rows = [_result_rows(t, outcome=self.results.get(tid), failure=self.failures.get(tid), lab=self.lab)
                 for tid, t in self.tickets.items()]
         if rows:
-            head = "".join(f"<th style='{TH}'>{h}</th>" for h in
-                           ("#", "image", "crossorigin", "operation", "what happened", "pixel (0,0)", "ms"))
-            parts.append(f"<table class='cors-lab-live-results' style='border-collapse:collapse;margin-top:4px'>"
-                         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
-        return f"<div style='{BOX_STYLE}'>{''.join(parts)}</div>"
+            parts.append(render.table(("#", "image", "crossorigin", "operation", "what happened", "pixel (0,0)", "ms"),
+                                      rows, cls="cors-lab-live-results"))
+        return render.box("".join(parts))
 
     def __repr__(self) -> str:
         problem = " (problem: see probe.problem)" if self.problem else ""
@@ -526,201 +479,27 @@ def _in_kernel_thread() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def _image_label(url: str, lab: Any) -> str:
-    """``cdn /img/picture.png?acao=*`` for the lab's own URLs (its origins by label), else the URL."""
-    for origin in getattr(lab, "origins", ()):
-        if url.startswith(origin.origin + "/"):
-            return f"{origin.label} {short(url[len(origin.origin):], 38)}"
-    return short(url, 44)
-
-
-def _result_rows(ticket: Ticket, outcome: Outcome | None, failure: str | None, lab: Any) -> str:
+def _result_rows(ticket: Ticket, *, outcome: Outcome | None, failure: str | None, lab: Any) -> str:
     """Two table rows per experiment: the verdict line, then the page origin and the exception message."""
-    cells = [cell(ticket.id), cell(_image_label(ticket.url, lab), code=True, title=ticket.url, extra=NOWRAP),
+    cell = render.cell
+    cells = [cell(ticket.id), cell(render.image_label(ticket.url, lab), code=True, title=ticket.url, extra=render.NOWRAP),
              cell("(absent)" if ticket.crossorigin is None else repr(ticket.crossorigin), code=True),
              cell(ticket.operation, code=True)]
     detail = ""
     if failure:
-        cells.append(f'<td colspan="3" style="{TD};color:#b3261e">failed: {html.escape(failure)}</td>')
+        cells.append(render.note_cell(f"failed: {failure}", colspan=3, colour=render.RED, italic=False))
     elif outcome is None:
-        cells.append(f'<td colspan="3" style="{TD};color:#666"><i>waiting for the browser…</i></td>')
+        cells.append(render.note_cell("waiting for the browser…", colspan=3))
     else:
-        text, colour = verdict(outcome)
+        text, colour = render.verdict(outcome)
         ms = outcome.elapsed_ms
-        cells += [cell(text, colour=colour, extra=NOWRAP), swatch(outcome.pixel),
+        cells += [cell(text, colour=colour, extra=render.NOWRAP), render.swatch(outcome.pixel),
                   cell(f"{ms:.0f}" if isinstance(ms, (int, float)) else "—")]
         said = f"{outcome.exception}: {outcome.message}" if outcome.exception else (outcome.message or "")
         detail = (f"page origin <code>{html.escape(outcome.page)}</code>"
                   + (f" — <code>{html.escape(said)}</code>" if said else ""))
-    line = "border-top:1px solid #e0e0e0"
-    first = f"<tr data-ticket='{html.escape(ticket.id)}' style='{line}'>{''.join(cells)}</tr>"
+    first = render.row(cells, attrs=f" data-ticket='{html.escape(ticket.id)}'")
     if not detail:
         return first
-    return (first + f"<tr class='cors-lab-live-detail'><td></td><td colspan='6' style='{TD};padding-bottom:4px;"
+    return (first + f"<tr class='cors-lab-live-detail'><td></td><td colspan='6' style='{render.TD};padding-bottom:4px;"
             f"color:#555;font-size:92%'>{detail}</td></tr>")
-
-
-# --------------------------------------------------------------------------------------------------
-# Side by side: the model, the kernel browser and (when attached) the live browser on one experiment.
-
-ENGINES = ("model", "kernel", "browser")
-
-
-class Comparison:
-    """One experiment as each engine saw it, with every disagreement in plain words.
-
-    ``outcomes`` maps "model", "kernel" and "browser" to an Outcome (None: that engine has no answer
-    yet, or cannot give one; ``notes`` says why). Shown as a table; with a live probe the table
-    updates itself when the browser's answer arrives after the cell.
-    """
-
-    def __init__(self, *, url: str, crossorigin: str | None, operation: str, page: str,
-                 outcomes: dict[str, Outcome | None], notes: dict[str, str],
-                 probe: LiveProbe | None = None, ticket: Ticket | None = None, lab: Any = None) -> None:
-        self.lab = lab
-        self.url, self.crossorigin, self.operation, self.page = url, crossorigin, operation, page
-        self.outcomes = outcomes
-        self.notes = notes
-        self.probe = probe
-        self.ticket = ticket
-        self.widget: ipywidgets.HTML | None = None
-        self.loaded = None  # the kernel browser's LoadResult, set by compare()
-        if probe is not None and ticket is not None:
-            self.widget = ipywidgets.HTML(self._html())
-            probe._listeners.append(self._on_live)
-
-    def _on_live(self, tid: str, outcome: Outcome | None) -> None:
-        if self.ticket is None or tid != self.ticket.id:
-            return
-        if outcome is None:
-            self.notes["browser"] = self.probe.failures.get(tid, "failed") if self.probe else "failed"
-        self.outcomes["browser"] = outcome
-        self.probe._listeners.remove(self._on_live)
-        if self.widget is not None:
-            self.widget.value = self._html()
-
-    @property
-    def differences(self) -> list[str]:
-        """One sentence per field on which two engines disagree (`Outcome.differences`), for each pair."""
-        present = [(e, self.outcomes.get(e)) for e in ENGINES if self.outcomes.get(e) is not None]
-        out = []
-        for i, (_, a) in enumerate(present):
-            for _, b in present[i + 1:]:
-                out += a.differences(b)
-        return out
-
-    @property
-    def agree(self) -> bool | None:
-        """True/False when two or more engines answered, None when fewer did."""
-        if sum(o is not None for o in self.outcomes.values()) < 2:
-            return None
-        return not self.differences
-
-    def __str__(self) -> str:
-        lines = [f"{self.operation} on {self.url} (crossorigin={self.crossorigin!r}) from page {self.page}"]
-        for engine in ENGINES:
-            o = self.outcomes.get(engine)
-            if o is None:
-                lines.append(f"  {engine:<7} —  {self.notes.get(engine, '')}")
-            else:
-                exc = f"  {o.exception}" if o.exception else ""
-                lines.append(f"  {engine:<7} load={o.load}  readback={o.readback}{exc}")
-        diffs = self.differences
-        if diffs:
-            lines += ["  DISAGREE: " + d for d in diffs]
-        elif self.agree:
-            lines.append("  all engines that answered agree")
-        return "\n".join(lines)
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(str(self))
-
-    def _html(self) -> str:
-        names = {"model": "model (predict)", "kernel": "kernel Browser", "browser": "your browser (live)"}
-        rows = []
-        for engine in ENGINES:
-            o = self.outcomes.get(engine)
-            if o is None:
-                rows.append(f"<tr style='border-top:1px solid #e0e0e0'>{cell(names[engine])}<td colspan='3' "
-                            f"style='{TD};color:#666'><i>{html.escape(self.notes.get(engine, ''))}</i></td></tr>")
-                continue
-            text, colour = verdict(o)
-            said = f"{o.exception}: {o.message}" if o.exception and o.message else (o.exception or "—")
-            rows.append(f"<tr style='border-top:1px solid #e0e0e0'>{cell(names[engine], extra=NOWRAP)}"
-                        f"{cell(text, colour=colour, extra=NOWRAP)}"
-                        f"{cell(short(said, 90), title=said)}{cell(o.page, code=True)}</tr>")
-        head = "".join(f"<th style='{TH}'>{h}</th>" for h in ("engine", "what happened", "exception", "page"))
-        diffs = self.differences
-        if diffs:
-            closing = (f"<div style='{PROBLEM_STYLE}'><b>The engines disagree:</b><ul style='margin:2px 0'>"
-                       + "".join(f"<li><code>{html.escape(d)}</code></li>" for d in diffs)
-                       + "</ul>A disagreement is news: a browser difference, the HTTP cache, an extension, "
-                       "or a gap in the model.</div>")
-        elif self.agree:
-            closing = "<div style='color:#1b7f3b;font-weight:600;margin-top:4px'>All engines that answered agree.</div>"
-        else:
-            closing = ""
-        crossorigin = "(absent)" if self.crossorigin is None else repr(self.crossorigin)
-        caption = (f"<code>{html.escape(self.operation)}</code> on <code title='{html.escape(self.url)}'>"
-                   f"{html.escape(_image_label(self.url, self.lab) if self.lab else short(self.url, 70))}</code>, "
-                   f"crossorigin <code>{html.escape(crossorigin)}</code>, page <code>{html.escape(self.page)}</code>")
-        return (f"<div class='cors-lab-compare' style='{BOX_STYLE}'><div>{caption}</div>"
-                f"<table style='border-collapse:collapse;margin-top:4px'><thead><tr>{head}</tr></thead>"
-                f"<tbody>{''.join(rows)}</tbody></table>{closing}</div>")
-
-    def _repr_html_(self) -> str:
-        return self._html()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        if self.widget is None:
-            return {"text/plain": str(self), "text/html": self._html()}
-        bundle = self.widget._repr_mimebundle_(**kwargs) or {}
-        bundle["text/plain"] = str(self)
-        return bundle
-
-
-def compare(lab: Any, url: str, crossorigin: str | None = None, operation: str = "getImageData",
-            probe: LiveProbe | None = None, *, browser: Any = None) -> Comparison:
-    """Run one experiment in every engine: ``predict`` (on the responses the kernel browser saw), the
-    kernel `Browser` and, when ``probe`` is given, the live browser. Returns a `Comparison`.
-
-    All three use the lab's "site" origin as the page. The live answer arrives after the cell; the
-    table updates itself then (``Comparison.outcomes["browser"]``). ``browser`` is the kernel
-    `Browser` to use (its cookies and HTTP cache carry over); a fresh one by default. The kernel's
-    load result is kept as ``Comparison.loaded`` (for drawing it on a canvas).
-    """
-    from .browser import Browser
-    from .predict import predict
-    from .servers import Lab
-
-    if not isinstance(lab, Lab):
-        raise UsageError("compare needs the running lab: compare(cors_lab.start(), url, ...).")
-    check_operation(operation)
-    if probe is not None and probe.mode != "site":
-        raise UsageError("compare() needs a site-mode probe (the kernel cannot reach the server extension's "
-                         "pictures); compare the opaque probe's results with predict(page='null', ...) instead.")
-    page = lab.site.origin
-    notes: dict[str, str] = {}
-    browser = Browser(page=lab.site) if browser is None else browser
-    loaded = browser.load_image(url, crossorigin=crossorigin)
-    kernel = loaded.outcome(operation)
-    chain = [(h.request.url, h.status, list(h.headers)) for h in loaded.hops if h.status]
-    model: Outcome | None = None
-    if not chain or len(chain) != len(loaded.hops):
-        notes["model"] = "no prediction: the kernel browser got no response to predict from"
-    else:
-        decodes = loaded.decoded is not None or not loaded.fetch.ok
-        model = predict(page=page, chain=chain, crossorigin=crossorigin, cookies=bool(len(browser.cookies)),
-                        operation=operation, decodes=decodes)
-    ticket = None
-    if probe is None:
-        notes["browser"] = "no live probe given (compare(..., probe=LiveProbe(lab)))"
-    else:
-        ticket = probe.run(url, crossorigin, operation)
-        notes["browser"] = ("waiting for the browser… (arrives after this cell)" if probe.attached
-                            else f"{NO_BROWSER} (yet: the answer arrives after this cell if one is)")
-    result = Comparison(url=url, crossorigin=crossorigin, operation=operation, page=page,
-                        outcomes={"model": model, "kernel": kernel, "browser": None}, notes=notes,
-                        probe=probe, ticket=ticket, lab=lab)
-    result.loaded = loaded
-    return result

@@ -9,7 +9,7 @@ import html
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .render import COLOURS
+from . import render
 from .spec.fetch import HopRequest
 
 LOADS = ("load", "error")
@@ -104,22 +104,13 @@ class Outcome:
         printer.text(str(self) if not cycle else "Outcome(...)")
 
     def _repr_html_(self) -> str:
-        colour = COLOURS[self.readback]
-        rows = "".join(
-            f"<tr><td>{i}</td><td><code>{html.escape(h.url)}</code></td>"
-            f"<td><code>{html.escape(h.origin) if h.origin is not None else '<i>absent</i>'}</code></td>"
-            f"<td>{'sent' if h.cookies else 'not sent'}</td><td>{html.escape(str(h.sec_fetch_mode))}</td></tr>"
-            for i, h in enumerate(self.requests, 1)
-        )
-        table = (
-            "<table><tr><th>#</th><th>URL</th><th>Origin</th><th>cookies</th><th>Sec-Fetch-Mode</th></tr>"
-            f"{rows}</table>" if rows else ""
-        )
+        rows = [render.plain_row([str(i), f"<code>{html.escape(h.url)}</code>", render.origin_code(h.origin),
+                                  "sent" if h.cookies else "not sent", html.escape(str(h.sec_fetch_mode))])
+                for i, h in enumerate(self.requests, 1)]
+        table = render.plain_table(("#", "URL", "Origin", "cookies", "Sec-Fetch-Mode"), rows) if rows else ""
         message = (
             f"<div><code>{html.escape(self.exception or '')}: {html.escape(self.message)}</code></div>"
             if self.message else ""
         )
-        return (
-            f'<div class="cors-lab-outcome" style="border-left:4px solid {colour};padding-left:8px">'
-            f"<b>{html.escape(self.summary())}</b><div>{html.escape(self.why)}</div>{message}{table}</div>"
-        )
+        body = f"<b>{html.escape(self.summary())}</b><div>{html.escape(self.why)}</div>{message}{table}"
+        return render.card(body, colour=render.COLOURS[self.readback], cls="cors-lab-outcome")

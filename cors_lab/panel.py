@@ -2,7 +2,7 @@
 
 Owns the ipywidgets form (crossorigin, ACAO as free text, ACAC, Vary, Cache-Control, the guide's
 Apache rule, redirects, cookies, operation), turning it into a lab URL, and showing the result:
-the comparison table (`cors_lab.live.compare`), the kernel canvas, the server log and the matching
+the comparison table (`cors_lab.comparison.compare`), the kernel canvas, the server log and the matching
 Apache/nginx configuration. It decides nothing: the engines do.
 """
 
@@ -13,8 +13,10 @@ import traceback
 
 import ipywidgets as w
 
+from . import render
 from .assets import ASSET_NAMES
 from .browser import Browser
+from .comparison import compare
 from .errors import CorsLabError
 from .labcanvas import LabCanvas
 from .predict import OPERATIONS
@@ -127,8 +129,6 @@ class Panel(w.VBox):
 
     def run(self):
         """Run the experiment in every engine and show it; returns the Comparison (None on bad input)."""
-        from .live import compare
-
         self.out.clear_output()
         with self.out:
             try:
@@ -163,8 +163,8 @@ class Panel(w.VBox):
             canvas = LabCanvas(loaded.decoded.width, loaded.decoded.height)
             try:
                 canvas.draw_image(loaded)
-            except CorsLabError:
-                pass
+            except CorsLabError as err:  # the lesson itself (a broken image): shown, as a browser would throw it
+                display(HTML(render.problem(f"drawImage on the kernel canvas threw {type(err).__name__}: {err}")))
             display(w.HBox([canvas.widget, w.HTML(f"<pre>{html.escape(canvas.status())}</pre>")]))
         log = self.lab.log()
         display(HTML("<b>what the servers saw</b>"))

@@ -93,7 +93,8 @@ def outcome_of(
         readback=readback,
         exception=result.exception,
         requests=tuple(h.request for h in fetched.hops),
-        why=_why(fetched, broken, readback, result, operation, reason_broken),
+        why=_why(fetched, broken=broken, readback=readback, result=result, operation=operation,
+                 reason_broken=reason_broken),
         engine=engine,
         page=page,
         url=url,
@@ -109,7 +110,7 @@ def outcome_of(
     )
 
 
-def _why(fetched, broken: bool, readback: str | None, result, operation: str, reason_broken: str) -> str:
+def _why(fetched, *, broken: bool, readback: str | None, result, operation: str, reason_broken: str) -> str:
     if not fetched.ok:
         return (
             f"The image fails to load (error event): {fetched.reason}. A network error is not a taint: "

@@ -4,6 +4,8 @@ import pytest
 
 from cors_lab.harness import LAUNCH_ARGS, browser_unavailable_reason, find_chromium
 
+pytest_plugins = ["live_page"]  # the simulated live page's fixtures: lab, probe
+
 
 @pytest.fixture(scope="module")
 def chromium():

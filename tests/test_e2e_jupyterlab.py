@@ -32,7 +32,7 @@ KERNEL_IDLE_MS = 45_000
 PROBE_DONE_MS = 30_000
 
 CELLS = [
-    "import cors_lab\nfrom cors_lab.live import LiveProbe, compare\nlab = cors_lab.start(host=\"127.0.0.1\")",
+    "import cors_lab\nfrom cors_lab import LiveProbe, compare\nlab = cors_lab.start(host=\"127.0.0.1\")",
     "probe = LiveProbe(lab)\nprobe",
     "tainted = probe.run(lab.cdn.url(\"picture.png\", nonce=True))\n"
     "readable = probe.run(lab.cdn.url(\"picture.png\", acao=\"*\", nonce=True), crossorigin=\"anonymous\")",

@@ -22,17 +22,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from cors_lab.errors import UsageError
 from cors_lab.harness import (
     CHROMIUM_ENV,
-    TRIAL_OPERATIONS,
     BrowserUnavailable,
     ChromiumHarness,
-    Scenario,
-    as_scenario,
     browser_unavailable_reason,
     find_chromium,
 )
+from cors_lab.trial import TRIAL_OPERATIONS, Trial
 
 REASON = browser_unavailable_reason()
 needs_browser = [pytest.mark.browser, pytest.mark.skipif(REASON is not None, reason=REASON or "")]
@@ -154,22 +151,10 @@ def harness():
 
 
 def one(harness, url, *, page, crossorigin=None, operation="getImageData", **kw):
-    return harness.run([Scenario(url, crossorigin, operation, kw.pop("timeout_ms", None))], page_url=page, **kw)[0]
+    return harness.run([Trial(url, crossorigin, operation, kw.pop("timeout_ms", None))], page_url=page, **kw)[0]
 
 
 # --- No browser needed --------------------------------------------------------------------------
-
-
-def test_scenario_rejects_unknown_operation():
-    with pytest.raises(UsageError, match="Unknown operation 'readPixels'"):
-        Scenario("http://127.0.0.1:1/img.png", operation="readPixels")
-
-
-def test_as_scenario_accepts_dict_and_rejects_unknown_keys():
-    s = as_scenario({"url": "http://x.test/i.png", "crossorigin": "anonymous", "operation": "toBlob"})
-    assert s == Scenario("http://x.test/i.png", "anonymous", "toBlob")
-    with pytest.raises(UsageError, match="Unknown scenario keys"):
-        as_scenario({"url": "http://x.test/i.png", "crossOrigin": "anonymous"})
 
 
 def test_find_chromium_honours_env_var(monkeypatch, tmp_path):
@@ -259,8 +244,8 @@ def test_invalid_keyword_foo_behaves_like_anonymous(harness, site, cdn):
     cdn.log.clear()
     readable, blocked = harness.run(
         [
-            Scenario(cdn.url("/img.png?acao=*&case=foo"), "foo"),
-            Scenario(cdn.url("/img.png?case=foo-no-acao"), "foo"),
+            Trial(cdn.url("/img.png?acao=*&case=foo"), "foo"),
+            Trial(cdn.url("/img.png?case=foo-no-acao"), "foo"),
         ],
         page_url=site.url("/page.html"),
     )
@@ -308,7 +293,7 @@ def test_cors_failure_makes_image_broken_for_drawImage(harness, site, cdn):
 @pytest.mark.parametrize("page_path", ["/img.png", "/nowhere"], ids=["image-document", "text-404"])
 def test_any_url_on_the_origin_can_be_the_page(harness, site, cdn, page_path):
     same, cross = harness.run(
-        [Scenario(site.url("/img.png")), Scenario(cdn.url("/img.png"))], page_url=site.url(page_path)
+        [Trial(site.url("/img.png")), Trial(cdn.url("/img.png"))], page_url=site.url(page_path)
     )
     assert same.page == site.origin and same.verdict == ("load", "ok", None)
     assert cross.verdict == ("load", "SecurityError", "SecurityError")
@@ -318,10 +303,10 @@ def test_any_url_on_the_origin_can_be_the_page(harness, site, cdn, page_path):
 def test_opaque_origin_page(harness, site, cdn):
     null_ok, star_ok, exact_fails, plain = harness.run(
         [
-            Scenario(cdn.url("/img.png?acao=null"), "anonymous"),
-            Scenario(cdn.url("/img.png?acao=*"), "anonymous"),
-            Scenario(cdn.url(f"/img.png?acao={site.origin}"), "anonymous"),
-            Scenario(site.url("/img.png"), None),
+            Trial(cdn.url("/img.png?acao=null"), "anonymous"),
+            Trial(cdn.url("/img.png?acao=*"), "anonymous"),
+            Trial(cdn.url(f"/img.png?acao={site.origin}"), "anonymous"),
+            Trial(site.url("/img.png"), None),
         ],
         page_url="null",
     )
@@ -372,8 +357,8 @@ def test_silent_server_times_out_in_opaque_page(harness, silent):
 
 @browser_test
 def test_shared_document_agrees_with_fresh_contexts(harness, site, cdn):
-    scenarios = [Scenario(site.url("/img.png"), None, op) for op in ("getImageData", "toDataURL", "pattern")]
-    scenarios += [Scenario(cdn.url("/img.png"), None, "getImageData")]
+    scenarios = [Trial(site.url("/img.png"), None, op) for op in ("getImageData", "toDataURL", "pattern")]
+    scenarios += [Trial(cdn.url("/img.png"), None, "getImageData")]
     fresh = harness.run(scenarios, page_url=site.url("/page.html"))
     shared = harness.run(scenarios, page_url=site.url("/page.html"), fresh_context=False)
     assert [o.verdict for o in fresh] == [o.verdict for o in shared]
@@ -385,14 +370,14 @@ def test_shared_document_agrees_with_fresh_contexts(harness, site, cdn):
 def test_http_cache_without_vary_origin_breaks_the_cors_load(harness, site, cdn):
     # DESIGN.md: ACAO only when Origin is present (the h5bp rule), cacheable, no Vary: Origin.
     url = cdn.url(f"/img.png?echo&max_age=3600&n={time.time_ns()}")
-    plain, anonymous = harness.run_sequence([Scenario(url), Scenario(url, "anonymous")], page_url=site.url("/page.html"))
+    plain, anonymous = harness.run_sequence([Trial(url), Trial(url, "anonymous")], page_url=site.url("/page.html"))
     assert plain.verdict == ("load", "SecurityError", "SecurityError")
     assert anonymous.load == "error"
     # A fresh context has an empty cache: the same CORS load alone is readable.
     assert one(harness, url, page=site.url("/page.html"), crossorigin="anonymous").verdict == ("load", "ok", None)
     # Vary: Origin keeps the two responses apart.
     varied = cdn.url(f"/img.png?echo&max_age=3600&vary&n={time.time_ns()}")
-    outs = harness.run_sequence([Scenario(varied), Scenario(varied, "anonymous")], page_url=site.url("/page.html"))
+    outs = harness.run_sequence([Trial(varied), Trial(varied, "anonymous")], page_url=site.url("/page.html"))
     assert outs[1].verdict == ("load", "ok", None)
 
 

@@ -1,8 +1,7 @@
 """cors_lab.live headless: the widget's Python state, driven through the same comm path a page uses.
 
-No browser here: a "page" is simulated by delivering the custom messages live.js sends
-({type: "frontend", facts} and {type: "report", report}) through ipywidgets' own message handler.
-The real page is tested in tests/test_e2e_jupyterlab.py.
+No browser here: a "page" is simulated (tests/live_page.py) by delivering the custom messages live.js
+sends through ipywidgets' own message handler. The real page is tested in tests/test_e2e_jupyterlab.py.
 """
 
 from __future__ import annotations
@@ -20,64 +19,17 @@ from cors_lab import live
 from cors_lab.errors import CorsLabError, UsageError
 from cors_lab.live import (
     NO_BROWSER,
-    Comparison,
     LiveProbe,
     LiveProbeError,
     LiveProbeTimeout,
     Ticket,
-    compare,
     one_origin_reason,
-    outcome_from_trial,
 )
 from cors_lab.outcome import Outcome
-from cors_lab.servers import Lab
+from cors_lab.trial import TRIAL_OPERATIONS
+from live_page import TAINTED_MESSAGE, answer, attach, page_says, readable, tainted
 
 LIVE_JS = Path(cors_lab.__file__).with_name("live.js")
-TAINTED_MESSAGE = ("Failed to execute 'getImageData' on 'CanvasRenderingContext2D': "
-                   "The canvas has been tainted by cross-origin data.")
-
-
-@pytest.fixture(scope="module")
-def lab():
-    with Lab() as lab:
-        yield lab
-
-
-@pytest.fixture
-def probe(lab):
-    p = LiveProbe(lab, environ={})
-    yield p
-    p.close()
-
-
-def page_says(probe: LiveProbe, content: dict) -> None:
-    """Deliver one custom message from the page, as the widget's comm does."""
-    probe.frame._handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
-
-
-def attach(probe: LiveProbe, lab: Lab, **facts) -> None:
-    page_says(probe, {"type": "frontend", "facts": {
-        "hostname": lab.host, "origin": f"http://{lab.host}:8888", "base_url": "/", "hub": False,
-        "loopback": True, "browser": "Chrome 156", "mode": probe.mode, "frame_state": "ready",
-        "frame_origin": lab.site.origin, "extension": None, "view": 1, **facts}})
-
-
-def tainted(lab: Lab, **changes) -> dict:
-    return {"load": "load", "readback": "SecurityError", "exception": "SecurityError", "message": TAINTED_MESSAGE,
-            "origin_clean_guess": False, "pixel": None, "page": lab.site.origin, "elapsed_ms": 12.5,
-            "steps": ["no crossorigin attribute", "load after 9 ms", "ctx.getImageData(0, 0, 64, 48)"],
-            "gl_error": None, **changes}
-
-
-def readable(lab: Lab) -> dict:
-    return {"load": "load", "readback": "ok", "exception": None, "message": None, "origin_clean_guess": True,
-            "pixel": [220, 50, 47, 255], "page": lab.site.origin, "elapsed_ms": 8.0, "steps": [], "gl_error": None}
-
-
-def answer(probe: LiveProbe, tid: str, result: dict | None = None, *, error: str | None = None, view: int = 1) -> None:
-    report = {"id": tid, "round_trip_ms": 20.0, "view": view}
-    report.update({"error": error} if error is not None else {"result": result})
-    page_says(probe, {"type": "report", "report": report})
 
 
 # -- live.js: what the page side may and may not do ----------------------------------------------
@@ -215,8 +167,6 @@ def test_run_validates(probe, args, match):
 
 
 def test_run_knows_every_trial_operation(lab, probe):
-    from cors_lab.harness import TRIAL_OPERATIONS
-
     for op in TRIAL_OPERATIONS:
         probe.run(lab.cdn.url("picture.png"), operation=op)
     assert [p["spec"]["operation"] for p in probe.frame.pending] == list(TRIAL_OPERATIONS)
@@ -441,93 +391,3 @@ def test_clear_forgets_everything(lab, probe):
     assert probe.results == {} and probe.frame.pending == [] and probe.tickets == {}
     answer(probe, "t2", tainted(lab))  # a late answer for a forgotten ticket
     assert probe.results == {}
-
-
-# -- outcome_from_trial --------------------------------------------------------------------------
-
-
-def test_outcome_from_trial_keeps_the_browser_details(lab):
-    out = outcome_from_trial(tainted(lab, message="timeout", load="error", readback=None, exception=None),
-                             url="u", crossorigin="anonymous", operation="toBlob", extra={"ticket": "t9"})
-    assert out.verdict == ("error", None, None) and out.extra["timed_out"] is True and out.extra["ticket"] == "t9"
-    assert out.engine == "browser" and out.crossorigin == "anonymous" and out.operation == "toBlob"
-
-
-@pytest.mark.parametrize("result", [None, [], {"load": "load", "readback": "maybe"}, {"readback": "ok"}])
-def test_outcome_from_trial_refuses_what_is_not_a_result(result):
-    with pytest.raises(LiveProbeError):
-        outcome_from_trial(result, url="u", crossorigin=None, operation="getImageData")
-
-
-# -- compare -------------------------------------------------------------------------------------
-
-
-def test_compare_without_a_probe_runs_model_and_kernel(lab):
-    c = compare(lab, lab.cdn.url("picture.png", acao="*"), "anonymous", "getImageData")
-    assert isinstance(c, Comparison)
-    assert c.outcomes["model"].engine == "model" and c.outcomes["kernel"].engine == "kernel"
-    assert c.outcomes["model"].verdict == c.outcomes["kernel"].verdict == ("load", "ok", None)
-    assert c.outcomes["browser"] is None and c.agree is True and c.differences == []
-    assert c.page == lab.site.origin
-    assert "All engines that answered agree." in c._repr_html_()
-    assert "no live probe given" in str(c)
-    assert c._repr_mimebundle_()["text/plain"] == str(c)
-
-
-def test_compare_tainting_agrees_on_the_security_error(lab):
-    c = compare(lab, lab.cdn.url("picture.png"), None, "toDataURL")
-    assert c.outcomes["model"].verdict == c.outcomes["kernel"].verdict == ("load", "SecurityError", "SecurityError")
-    assert c.agree
-
-
-def test_compare_with_a_probe_fills_in_the_browser_and_flags_disagreement(lab, probe):
-    attach(probe, lab)
-    c = compare(lab, lab.cdn.url("picture.png"), None, "getImageData", probe)
-    assert c.ticket.id == "t1" and c.outcomes["browser"] is None
-    assert "waiting for the browser" in c.widget.value
-    assert "application/vnd.jupyter.widget-view+json" in c._repr_mimebundle_()
-    # A browser that (wrongly) reads the tainted canvas back: the table says who disagrees and how.
-    answer(probe, "t1", readable(lab))
-    assert c.outcomes["browser"].engine == "browser"
-    assert c.agree is False
-    assert c.differences == [
-        "readback: model says 'SecurityError', browser says 'ok'",
-        "exception: model says 'SecurityError', browser says None",
-        "readback: kernel says 'SecurityError', browser says 'ok'",
-        "exception: kernel says 'SecurityError', browser says None",
-    ]
-    assert "The engines disagree" in c.widget.value
-    assert "readback: model says &#x27;SecurityError&#x27;, browser says &#x27;ok&#x27;" in c.widget.value
-    assert "DISAGREE: readback: model says" in str(c)
-    assert c._on_live not in probe._listeners  # one answer, then it lets go
-
-
-def test_compare_with_a_failed_live_run_keeps_the_reason(lab, probe):
-    attach(probe, lab)
-    c = compare(lab, lab.cdn.url("picture.png"), None, "getImageData", probe)
-    answer(probe, "t1", error="no answer from the probe page after 10000 ms")
-    assert c.outcomes["browser"] is None and "no answer from the probe page" in c.notes["browser"]
-    assert c.agree is True  # model and kernel still agree
-
-
-def test_compare_refuses_what_it_cannot_compare(lab):
-    with pytest.raises(UsageError, match="Unknown operation"):
-        compare(lab, lab.cdn.url("picture.png"), None, "localStorage")
-    with pytest.raises(UsageError, match="running lab"):
-        compare("lab", lab.cdn.url("picture.png"))
-    opaque = LiveProbe(lab, mode="opaque", environ={})
-    try:
-        with pytest.raises(UsageError, match="site-mode probe"):
-            compare(lab, lab.cdn.url("picture.png"), probe=opaque)
-    finally:
-        opaque.close()
-
-
-def test_compare_without_a_response_skips_the_model(lab):
-    stopped = Lab()
-    url = stopped.cdn.url("picture.png")
-    stopped.stop()
-    c = compare(lab, url)
-    assert c.outcomes["model"] is None and "no response" in c.notes["model"]
-    assert c.outcomes["kernel"].load == "error"
-    assert c.agree is None

@@ -2,6 +2,8 @@
 
 import pytest
 
+from cors_lab.errors import InvalidStateError
+from cors_lab.labcanvas import LabCanvas
 from cors_lab.panel import Panel
 from cors_lab.servers import Lab
 
@@ -60,3 +62,18 @@ def test_bad_input_is_reported_not_raised(lab, capsys):
     text = capsys.readouterr().out + "".join(o.get("text", "") for o in panel.out.outputs)
     assert "UsageError" in text and "line break or NUL" in text
     assert panel.acao.value == "a\x00b"
+
+
+def test_a_canvas_error_is_reported_in_the_output(lab, monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
+
+    def broken_draw(self, image, *args, **kwargs):
+        raise InvalidStateError("The HTMLImageElement provided is in the 'broken' state.")
+
+    monkeypatch.setattr(LabCanvas, "draw_image", broken_draw)
+    panel = Panel(lab)
+    result = panel.run()
+    assert result is not None  # the run itself went through; only the drawing failed
+    html = [getattr(o, "data", "") for o in shown]
+    assert any("drawImage on the kernel canvas threw InvalidStateError" in h and "broken" in h for h in html)
