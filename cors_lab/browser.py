@@ -22,6 +22,7 @@ from .assets import DecodedImage, decode_image
 from .errors import CorsLabError, UsageError
 from .outcome import Outcome
 from .predict import outcome_of
+from .render import origin_code, plain_row, plain_table
 from .spec.cache import HTTPCache
 from .spec.canvas import check_operation
 from .spec.fetch import FetchResult, HopRequest, ImageFetch, image_request
@@ -177,16 +178,14 @@ class LoadResult:
         printer.text(str(self))
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{i}</td><td><code>{html.escape(h.request.url)}</code></td>"
-            f"<td><code>{html.escape(h.request.origin) if h.request.origin is not None else '<i>absent</i>'}</code></td>"
-            f"<td>{'sent' if h.request.cookies else 'not sent'}</td>"
-            f"<td>{'cache' if h.from_cache else (h.status or 'none')}</td>"
-            f"<td><code>{html.escape(dict((n.lower(), v) for n, v in h.headers).get('access-control-allow-origin', '—'))}</code></td></tr>"
+        rows = [
+            plain_row([str(i), f"<code>{html.escape(h.request.url)}</code>", origin_code(h.request.origin),
+                       "sent" if h.request.cookies else "not sent", "cache" if h.from_cache else str(h.status or "none"),
+                       f"<code>{html.escape(dict((n.lower(), v) for n, v in h.headers).get('access-control-allow-origin', '—'))}</code>"])
             for i, h in enumerate(self.hops, 1)
-        )
-        return (f"<div><b>{html.escape(self.summary())}</b><table><tr><th>hop</th><th>URL</th><th>Origin</th>"
-                f"<th>cookies</th><th>status</th><th>ACAO</th></tr>{rows}</table></div>")
+        ]
+        table = plain_table(("hop", "URL", "Origin", "cookies", "status", "ACAO"), rows)
+        return f"<div><b>{html.escape(self.summary())}</b>{table}</div>"
 
 
 class Browser:

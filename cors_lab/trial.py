@@ -7,7 +7,7 @@ result into an ``Outcome(engine="browser")``. The Chromium harness, the live pro
 operation list all use it. Pure: stdlib only, no I/O beyond reading the kit's own ``trial.js``.
 
 The postMessage protocol, for a page the requester cannot call into (an opaque-origin sandboxed
-frame, or the lab's probe page on another origin); trial.js's ``corsLabAnswerMessages`` answers:
+frame, or the lab's probe page on another origin); trial.js's ``corsLabServe`` (the one responder) answers:
 
     requester -> page   {type: "cors-lab-trial", id, spec}     spec = Trial.spec(): the argument of
                                                                trial.js's corsLabTrial(spec)

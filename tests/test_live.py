@@ -59,7 +59,8 @@ def test_live_js_reports_by_custom_messages_not_trait_updates():
 
 def test_live_js_reuses_trial_js_and_sets_data_attributes():
     source = LIVE_JS.read_text()
-    assert "corsLabTrial" not in source.replace("corsLabAnswerMessages", "")  # the page runs trial.js
+    assert "corsLabTrial" not in source  # the page runs trial.js (its corsLabServe answers the trials)
+    assert "corsLabServe" in source
     for attr in ("corsLabState", "corsLabDone", "corsLabMode", "corsLabProblem"):
         assert f"el.dataset.{attr}" in source
     assert 'frame.setAttribute("sandbox", "allow-scripts")' in source

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 import cors_lab
-from cors_lab.harness import TRIAL_OPERATIONS
+from cors_lab.trial import TRIAL_OPERATIONS
 from cors_lab.predict import OPERATIONS
 
 TRIAL = Path(cors_lab.__file__).with_name("trial.js")
