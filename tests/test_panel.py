@@ -60,3 +60,11 @@ def test_bad_input_is_reported_not_raised(lab, capsys):
     text = capsys.readouterr().out + "".join(o.get("text", "") for o in panel.out.outputs)
     assert "UsageError" in text and "line break or NUL" in text
     assert panel.acao.value == "a\x00b"
+
+
+def test_a_knob_set_no_server_config_can_do_still_runs(lab):
+    panel = Panel(lab)
+    panel.acao.value = "http://a.test"
+    panel.apache.value = True  # both: serverconf refuses (a real server would send two ACAO lines)
+    result = panel.run()
+    assert result is not None and result.outcomes["kernel"] is not None
