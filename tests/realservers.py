@@ -13,6 +13,7 @@ one site, with the kit's snippet pasted where a learner would paste it. Fixtures
 
 from __future__ import annotations
 
+import atexit
 import os
 import pwd
 import shutil
@@ -21,6 +22,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,8 +97,14 @@ def _parse_log_line(line: str) -> AccessLogLine:
     return AccessLogLine(method or "", target or "", int(status or 0), *rest)
 
 
+_running: weakref.WeakSet[RealServer] = weakref.WeakSet()
+
+
 class RealServer:
-    """A running apache2 or nginx in its own root; ``stop()`` (or leaving ``with``) ends it."""
+    """A running apache2 or nginx in its own root; ``stop()`` (or leaving ``with``) ends it.
+
+    A server still running when Python exits (a script that died half-way) is stopped then too.
+    """
 
     def __init__(self, kind: str, *, root: Path, port: int, config: str, process: subprocess.Popen) -> None:
         self.kind = kind
@@ -105,6 +113,7 @@ class RealServer:
         self.config = config  # the whole config file as the server read it
         self.process = process
         self.origin = f"http://127.0.0.1:{port}"
+        _running.add(self)
 
     def url(self, path: str) -> str:
         return self.origin + path
@@ -133,6 +142,7 @@ class RealServer:
             except subprocess.TimeoutExpired:
                 _signal_group(pgid, signal.SIGKILL)
                 self.process.wait(STOP_TIMEOUT)
+        _running.discard(self)
         left = _wait_group_gone(pgid, STOP_TIMEOUT)
         if left:
             _signal_group(pgid, signal.SIGKILL)
@@ -148,6 +158,12 @@ class RealServer:
 
     def __repr__(self) -> str:
         return f"<RealServer {self.kind} {self.origin}{'' if self.running else ' stopped'}>"
+
+
+@atexit.register
+def _stop_all() -> None:
+    for server in list(_running):
+        server.stop()
 
 
 def _signal_group(pgid: int, sig: int) -> None:
