@@ -4,6 +4,9 @@
     python tools/compare_servers.py --only acao     # knob sets whose label contains "acao"
     python tools/compare_servers.py --findings      # stock Debian modules, an existing site config
     python tools/compare_servers.py --chromium      # the guide's cache sequence in Chromium on Apache
+    python tools/compare_servers.py --validators    # the ETag / Last-Modified / 304 each server sends
+    git show 683ab2c:cors_lab/serverconf.py > /tmp/old.py
+    python tools/compare_servers.py --serverconf /tmp/old.py --modules headers,rewrite   # before issue 12
 
 Owns the knob matrix, the request classes, what is compared (status, the CORS and caching headers,
 the body's class) and the report. For each knob set it starts Debian's apache2 and nginx with
