@@ -20,7 +20,7 @@ from .comparison import compare
 from .errors import CorsLabError
 from .labcanvas import LabCanvas
 from .predict import OPERATIONS
-from .serverconf import apache_config, nginx_config
+from .serverconf import ConfigRefused, apache_config, nginx_config
 
 ABSENT = "(absent)"  # a Dropdown cannot show a None value, so the absent attribute has a name
 CROSSORIGIN_CHOICES = (
@@ -170,8 +170,16 @@ class Panel(w.VBox):
         display(HTML("<b>what the servers saw</b>"))
         display(log)
         knobs = self.knobs()
-        config = w.Accordion(children=[w.HTML(f"<pre>{html.escape(apache_config(name=self.asset.value, **knobs))}</pre>"),
-                                       w.HTML(f"<pre>{html.escape(nginx_config(name=self.asset.value, **knobs))}</pre>")])
+        config = w.Accordion(children=[w.HTML(f"<pre>{html.escape(_config(apache_config, name=self.asset.value, **knobs))}</pre>"),
+                                       w.HTML(f"<pre>{html.escape(_config(nginx_config, name=self.asset.value, **knobs))}</pre>")])
         config.set_title(0, "Apache configuration for these headers")
         config.set_title(1, "nginx configuration for these headers")
         display(config)
+
+
+def _config(generate, **knobs) -> str:
+    """The server's config for these knobs, or why that server cannot do what the lab does."""
+    try:
+        return generate(**knobs)
+    except ConfigRefused as refused:
+        return f"Refused: {refused}"

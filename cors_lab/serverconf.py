@@ -2,11 +2,20 @@
 
 Owns the translation knobs -> config text, so a learner can carry a working lab scenario to a real
 server. Pure functions returning strings: no I/O, no servers. Knobs are validated by the same
-``cors_lab.servers.parse_knobs`` the lab servers use. What no stock directive can do (a delay, a
-truncated body) is written as a comment, never silently dropped.
+``cors_lab.servers.parse_knobs`` the lab servers use.
 
-    >>> print(apache_config(acao="*", vary="Origin"))      # doctest: +SKIP
-    >>> print(nginx_config(url=lab.cdn.url("picture.png", apache=True)))   # doctest: +SKIP
+Each printed config makes Debian's apache2 2.4 / nginx 1.22 answer with the lab's status, headers
+and kind of body (the picture, or nothing) for every request: with or without ``Origin``, repeated,
+conditional. ``tests/test_realservers.py`` proves it on the real servers for the whole knob matrix
+(``tools/compare_servers.py`` prints the table). Where no stock directive does what the lab does
+(a delay, a truncated body, ``nginx`` and an empty header value, ...) the function raises
+``ConfigRefused`` naming the knob and the reason: never a comment the learner may miss. The Apache
+text names the modules it needs with their ``a2enmod`` command (stock Debian/Ubuntu has no
+``mod_headers``), and uses no ``<IfModule>`` around its own lines, so a missing module stops
+Apache with an error instead of silently sending no header.
+
+    >>> print(apache_config(name="picture.png", acao="*", vary="Origin"))      # doctest: +SKIP
+    >>> print(nginx_config(url=lab.cdn.url("picture.png", apache=True)))       # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -17,13 +26,14 @@ from urllib.parse import unquote, urlsplit
 from .errors import UsageError
 from .servers import ASSET_PREFIX, H5BP_IMAGE_PATTERN, Knobs, encode_knobs, parse_knobs, query_string
 
-__all__ = ["apache_config", "knobs_from_url", "nginx_config"]
+__all__ = ["GUIDE_APACHE_RULE", "PICTURE_TYPES", "ConfigRefused", "apache_config", "knobs_from_url", "nginx_config"]
 
 _NGINX_MAP_VARIABLE = "$cors_lab_image_acao"
 _H5BP_IMAGE = re.compile(H5BP_IMAGE_PATTERN)
 
-# The guide's block, verbatim (reference/mdn-cors-enabled-image.md).
-_H5BP_APACHE = f"""\
+# The guide's block, verbatim (reference/mdn-cors-enabled-image.md). Its <IfModule> lines are the
+# guide's: without mod_headers it does nothing, silently; the kit's own lines around it fail loudly.
+GUIDE_APACHE_RULE = f"""\
 <IfModule mod_setenvif.c>
   <IfModule mod_headers.c>
     <FilesMatch "{H5BP_IMAGE_PATTERN}">
@@ -33,12 +43,48 @@ _H5BP_APACHE = f"""\
   </IfModule>
 </IfModule>"""
 
+# The guide's rule for nginx. "Header set" (not "always") reaches 2xx answers only, as in the lab;
+# nginx's add_header without "always" would also reach 3xx and 304, so the status is in the key.
 _H5BP_NGINX_MAP = f"""\
-# In the http {{}} block: "*" when the request's Origin contains ":" (SetEnvIf Origin ":" IS_CORS).
-map $http_origin {_NGINX_MAP_VARIABLE} {{
+# In the http {{}} block: "*" on a 2xx answer to a request whose Origin contains ":" (the guide's
+# SetEnvIf Origin ":" IS_CORS, and Header set without "always", which skips other statuses).
+map "$status:$http_origin" {_NGINX_MAP_VARIABLE} {{
     default "";
-    "~:"    "*";
+    "~^2[0-9][0-9]:.*:" "*";
 }}"""
+
+# The lab's Content-Type for each picture extension (cors_lab.assets; tests/test_serverconf.py
+# keeps them equal). Debian's stock tables differ for two: /etc/mime.types (Apache) says
+# image/vnd.microsoft.icon for .ico, /etc/nginx/mime.types says image/x-ms-bmp for .bmp.
+PICTURE_TYPES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "avif": "image/avif",
+    "bmp": "image/bmp",
+    "ico": "image/x-icon",
+    "svg": "image/svg+xml",
+}
+_APACHE_TYPE_DIFFERS = ("ico",)
+_NGINX_TYPE_DIFFERS = ("bmp",)
+
+_APACHE, _NGINX = "Apache", "nginx"
+_NO_VALIDATORS = "# No validators, as the lab: no ETag or Last-Modified; conditional requests get the whole answer."
+_BOTH_ACAO = (
+    "the guide's rule sets Access-Control-Allow-Origin too, so a real server sends both lines on a 2xx "
+    "answer (and the CORS check fails) where the lab replaces yours with the rule's; use one or the other."
+)
+
+
+class ConfigRefused(UsageError):
+    """No stock directive of ``server`` does what the lab does for ``knob``; ``reason`` says why."""
+
+    def __init__(self, server: str, knob: str, reason: str) -> None:
+        self.server = server
+        self.knob = knob
+        self.reason = reason
+        super().__init__(f"No {server} config does what the lab does for {knob}: {reason}")
 
 
 def knobs_from_url(url: str) -> tuple[str | None, dict[str, object]]:
@@ -86,122 +132,257 @@ def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _notes(k: Knobs) -> list[str]:
-    """Comments for what the lab does that no stock directive does."""
-    notes = []
+def _extension(name: str | None) -> str | None:
+    return name.rsplit(".", 1)[1].lower() if name and "." in name else None
+
+
+def _refuse_what_no_server_does(server: str, k: Knobs) -> None:
+    if k.acao and k.apache:
+        raise ConfigRefused(server, "acao= with apache=1", _BOTH_ACAO)
     if k.delay:
-        notes.append(f"# delay={k.delay:g}: the lab waits {k.delay:g} s before answering (a slow backend); no directive does that.")
+        raise ConfigRefused(server, f"delay={k.delay:g}", "no stock directive waits before answering.")
     if k.truncate is not None:
-        notes.append(f"# truncate={k.truncate}: the lab sends only the first {k.truncate} bytes of the file; no directive does that.")
-    return notes
+        raise ConfigRefused(server, f"truncate={k.truncate}", "no stock directive sends only the first bytes of a file.")
+
+
+def _serves_the_file(k: Knobs) -> bool:
+    """Whether the answer carries the picture (so a server would add validators to it)."""
+    return k.to is None and k.final_status not in (204, 304)
+
+
+# --- Apache ---------------------------------------------------------------------------------------
+
+_APACHE_NO_VALIDATORS = (_NO_VALIDATORS, "FileETag None", "Header unset Last-Modified",
+                         "RequestHeader unset If-None-Match", "RequestHeader unset If-Modified-Since")
+
+
+def _apache_value(value: str) -> str:
+    """A ``Header`` value: quoted, with ``%`` doubled (mod_headers reads ``%{...}`` as a format)."""
+    return _quote(value.replace("%", "%%"))
+
+
+def _apache_headers(k: Knobs) -> list[str]:
+    """The lab's header lines, on every status ("always"); "unset" first drops a line the site already sends."""
+    sets = [
+        ("Access-Control-Allow-Origin", k.acao),
+        ("Access-Control-Allow-Credentials", () if k.acac is None else (k.acac,)),
+        ("Cache-Control", () if k.cache is None else (k.cache,)),
+        ("X-Content-Type-Options", ("nosniff",) if k.nosniff else ()),
+    ]
+    lines = []
+    for header, values in sets:
+        if values:
+            lines.append(f"Header unset {header}")
+            lines += [f"Header always {'add' if i else 'set'} {header} {_apache_value(v)}" for i, v in enumerate(values)]
+    # Merge: a Vary the site sends (Accept-Encoding from compression) still matters to the cache.
+    lines += [f"Header always merge Vary {_apache_value(v)}" for v in k.vary]
+    if lines:
+        lines.insert(0, "# The lab's headers on every status (\"always\"); \"unset\" drops a line the site already sends.")
+    if k.cache is not None:
+        lines += ["# No mod_expires lines on top of the lab's Cache-Control:", "<IfModule mod_expires.c>", "  ExpiresActive Off", "</IfModule>"]
+    return lines
+
+
+def _apache_type(k: Knobs, name: str | None, status: int) -> list[str]:
+    if k.to is not None:
+        return []
+    if k.ctype:
+        return [f"ForceType {_quote(k.ctype)}",
+                "# The lab never compresses (mod_deflate would add Vary: Accept-Encoding to a text type):",
+                "SetEnv no-gzip 1"]
+    if k.ctype == "":
+        return ["Header unset Content-Type"]
+    ext = _extension(name)
+    if status == 204:
+        return [f"Header always set Content-Type {_apache_value(PICTURE_TYPES[ext])}"] if ext in PICTURE_TYPES else []
+    if name is None:
+        return [f"AddType {_quote(PICTURE_TYPES[e])} .{e}" for e in _APACHE_TYPE_DIFFERS]
+    if ext in _APACHE_TYPE_DIFFERS:
+        return [f"ForceType {_quote(PICTURE_TYPES[ext])}"]
+    return []
+
+
+def _apache_status(k: Knobs, name: str | None) -> list[str]:
+    status = k.final_status
+    if k.to is not None:
+        to = _quote(k.to.replace("$", "\\$"))  # mod_alias reads $0-$9 in a target as regex groups
+        line = f"Redirect {status} {to}" if name is not None else f'RedirectMatch {status} "^" {to}'
+        return [
+            line,
+            "# An empty body and no Content-Type, as the lab sends (Apache's own is a small HTML page):",
+            f'ErrorDocument {status} "%{{reqenv:CORS_LAB_NO_BODY}}"',
+            "Header always unset Content-Type",
+        ]
+    if status == 200:
+        return []
+    if name is None and (status == 204 or 400 <= status <= 599):
+        raise ConfigRefused(_APACHE, f"status={status} without name=", "the answer names its picture (ErrorDocument, Content-Type); give name=.")
+    if status == 204:
+        return ["Redirect 204"]
+    if 400 <= status <= 599:
+        path = f"{ASSET_PREFIX}{name}"
+        lines = [
+            f"# Status {status} with the picture as its body, as the lab sends (Apache's own is an HTML page):",
+            "<If \"-z reqenv('REDIRECT_STATUS')\">",
+            f"  Redirect {status}",
+            "</If>",
+            f"ErrorDocument {status} {_quote(path)}",
+        ]
+        if k.apache:
+            lines += ["# The guide's rule would fire on that error document; the lab sends its ACAO on 2xx only.",
+                      "Header unset Access-Control-Allow-Origin"]
+        return lines
+    if status == 304:
+        raise ConfigRefused(_APACHE, "status=304", "Apache answers 304 only to a conditional request whose validator matches.")
+    if 300 <= status <= 399:
+        raise ConfigRefused(_APACHE, f"status={status}", "Apache sends a 3xx status only as a redirect with a Location (to=).")
+    raise ConfigRefused(_APACHE, f"status={status}", "Apache sends a file with status 200 only (a script, CGI or PHP, could set another).")
+
+
+def _apache_modules(lines: list[str], k: Knobs) -> list[str]:
+    text = "\n".join(lines)
+    modules = ["headers"]
+    if k.apache:
+        modules.append("setenvif")
+    if "Redirect" in text:
+        modules.append("alias")
+    if "SetEnv " in text:
+        modules.append("env")
+    if "AddType" in text:
+        modules.append("mime")
+    return modules
 
 
 def apache_config(*, name: str | None = None, url: str | None = None, **knobs: object) -> str:
-    """An Apache (``mod_headers``, ``mod_alias``, ``mod_setenvif``) snippet doing what the knobs do.
+    """An Apache 2.4 snippet doing what the knobs do, starting with the ``a2enmod`` line it needs.
 
-    ``name`` scopes it to ``/img/<name>`` (a ``<Location>``); without it the lines suit a
-    ``.htaccess`` or ``<Directory>`` of the images. ``url=`` takes a lab URL instead of knobs.
-    Headers use ``Header always`` so that they reach redirects and error responses too, as in the lab.
+    ``name`` scopes it to ``/img/<name>`` (a ``<Location>`` for the site's ``<VirtualHost>``);
+    without it the lines suit the images' ``<Directory>`` or ``.htaccess``. ``url=`` takes a lab URL
+    instead of knobs. Raises ``ConfigRefused`` where Apache cannot do what the lab does.
     """
     name, k, query = _parse(name, url, knobs)
-    status = k.final_status
-    headers: list[str] = []
-    for i, value in enumerate(k.acao):
-        headers.append(f"Header always {'set' if i == 0 else 'add'} Access-Control-Allow-Origin {_quote(value)}")
-    if k.acac is not None:
-        headers.append(f"Header always set Access-Control-Allow-Credentials {_quote(k.acac)}")
-    for i, value in enumerate(k.vary):
-        headers.append(f"Header always {'set' if i == 0 else 'add'} Vary {_quote(value)}")
-    if k.cache is not None:
-        headers.append(f"Header always set Cache-Control {_quote(k.cache)}")
-    if k.nosniff:
-        headers.append('Header always set X-Content-Type-Options "nosniff"')
-    body = ["<IfModule mod_headers.c>"] + [f"  {line}" for line in headers] + ["</IfModule>"] if headers else []
-    if k.ctype:
-        body.append(f"ForceType {_quote(k.ctype)}")
-    elif k.ctype == "":
-        body.append("# ctype='': no Content-Type. Apache sends none only when it cannot tell the type (RemoveType).")
-    if k.to is not None:
-        if name is not None:
-            body.append(f"Redirect {status} {_quote(k.to)}")
-        else:
-            body.append(f'RedirectMatch {status} "^" {_quote(k.to)}')
-    elif k.status is not None and k.status != 200:
-        if 400 <= status <= 599:
-            body.append("# The body becomes Apache's error page; the lab still sends the image.")
-            body.append("RewriteEngine On")
-            body.append(f'RewriteRule "^" "-" [R={status},L]')
-        else:
-            body.append(f"# status={status}: no stock directive sends it; a script (CGI, PHP) would set it.")
-    body += _notes(k)
-
-    out = [f"# Apache: what the lab does for ?{query}" if query else "# Apache: the lab with no knobs sends no extra headers."]
-    if body and name is not None:
-        out += [f'<Location "{ASSET_PREFIX}{name}">'] + [f"  {line}" for line in body] + ["</Location>"]
+    _refuse_what_no_server_does(_APACHE, k)
+    status_lines = _apache_status(k, name)
+    body = list(_APACHE_NO_VALIDATORS) if _serves_the_file(k) else []
+    body += _apache_headers(k) + _apache_type(k, name, k.final_status) + status_lines
+    modules = _apache_modules(body, k)
+    out = [
+        f"# Apache 2.4: what the lab does for ?{query}" if query else "# Apache 2.4: what the lab does with no knobs",
+        "# Enable the modules it needs (stock Debian/Ubuntu has no mod_headers), then restart Apache:",
+        f"#   sudo a2enmod {' '.join(modules)} && sudo systemctl restart apache2",
+    ]
+    if name is not None:
+        out += ["# In the site's <VirtualHost> (or the main server config):", f'<Location "{ASSET_PREFIX}{name}">']
+        out += [f"  {line}" for line in body] + ["</Location>"]
     else:
-        out += body
+        out += ["# In the images' <Directory>, or their .htaccess (AllowOverride FileInfo):"] + body
     if k.apache:
         if name is not None and not _H5BP_IMAGE.search(name):
             out.append(f"# The guide's rule below never matches {name!r}: it is not one of its image extensions.")
-        if k.acao:
-            out.append(
-                "# Apache keeps 'always' and plain 'Header set' apart: a 2xx answer would carry the line(s) above"
-                " *and* the rule's; the lab sends only the rule's when it fires."
-            )
-        out.append(_H5BP_APACHE)
+        out.append(GUIDE_APACHE_RULE)
     return "\n".join(out)
 
 
+# --- nginx ----------------------------------------------------------------------------------------
+
+_NGINX_NO_VALIDATORS = (_NO_VALIDATORS, "etag off;", "if_modified_since off;", 'add_header Last-Modified "" always;')
+
+
+def _nginx_refusals(k: Knobs) -> None:
+    values = [("acao", v) for v in k.acao] + [("vary", v) for v in k.vary]
+    values += [(knob, getattr(k, knob)) for knob in ("acac", "cache", "ctype", "to") if getattr(k, knob) is not None]
+    for knob, value in values:
+        if "$" in value:
+            raise ConfigRefused(_NGINX, f"{knob}={value!r}", "nginx reads $name inside a string as a variable and has no escape for '$'.")
+        if value == "" and knob != "ctype":
+            raise ConfigRefused(_NGINX, f"{knob}=''", "nginx's add_header sends no line at all for an empty value.")
+
+
+def _nginx_headers(k: Knobs, name: str | None, status: int) -> list[str]:
+    sets = [("Access-Control-Allow-Origin", v) for v in k.acao]
+    sets += [("Access-Control-Allow-Credentials", k.acac)] if k.acac is not None else []
+    sets += [("Vary", v) for v in k.vary]
+    sets += [("Cache-Control", k.cache)] if k.cache is not None else []
+    sets += [("X-Content-Type-Options", "nosniff")] if k.nosniff else []
+    ext = _extension(name)
+    if status == 204 and k.to is None and k.ctype != "":
+        sets.append(("Content-Type", k.ctype or PICTURE_TYPES.get(ext or "", "")))
+    lines = [f"add_header {header} {_quote(value)} always;" for header, value in sets]
+    if lines:
+        lines.insert(0, "# The lab's headers on every status (\"always\"). Here nginx drops the server's own add_header lines.")
+    if k.apache and name is not None and not _H5BP_IMAGE.search(name):
+        lines.append(f"# The guide's rule never matches {name!r}: it is not one of its image extensions.")
+    elif k.apache:
+        lines.append(f"add_header Access-Control-Allow-Origin {_NGINX_MAP_VARIABLE} always;  # the guide's rule (the map); empty: not sent")
+    if k.cache is not None:
+        lines.append("expires off;  # no Expires or second Cache-Control from an 'expires' of the server")
+    return lines
+
+
+def _nginx_type(k: Knobs, name: str | None) -> list[str]:
+    if k.ctype == "":
+        return ['types { } default_type "";  # no Content-Type at all']
+    if k.ctype:
+        return [f"types {{ }} default_type {_quote(k.ctype)};", "gzip off;  # the lab never compresses"]
+    ext = _extension(name)
+    if name is None:
+        return (["# The lab's picture types (Debian's nginx says image/x-ms-bmp for .bmp). A location's",
+                 "# types replace the server's: add any other type this directory serves.", "types {"]
+                + [f"    {t} {e};" for e, t in PICTURE_TYPES.items()] + ["}"])
+    if ext in _NGINX_TYPE_DIFFERS:
+        return [f"types {{ {PICTURE_TYPES[ext]} {ext}; }}"]
+    return []
+
+
+def _nginx_named(name: str | None, role: str) -> str:
+    return "@cors_lab_" + (re.sub(r"[^A-Za-z0-9]", "_", name) if name else "img") + role
+
+
 def nginx_config(*, name: str | None = None, url: str | None = None, **knobs: object) -> str:
-    """An nginx snippet (``add_header ... always;``, ``return``, a ``map`` for the h5bp rule).
+    """An nginx snippet (``add_header ... always;``, a ``map`` for the guide's rule, error pages).
 
     ``name`` scopes it to ``location = /img/<name>``; without it, ``location /img/`` (or the guide's
-    extension regex when ``apache=True``). ``url=`` takes a lab URL instead of knobs.
+    extension regex when ``apache=True``). ``url=`` takes a lab URL instead of knobs. Raises
+    ``ConfigRefused`` where nginx cannot do what the lab does.
     """
     name, k, query = _parse(name, url, knobs)
+    _refuse_what_no_server_does(_NGINX, k)
+    _nginx_refusals(k)
     status = k.final_status
-    body: list[str] = []
-    for value in k.acao:
-        if value == "":
-            body.append("# acao='': nginx sends no header for an empty value, so this one cannot be reproduced.")
-        else:
-            body.append(f"add_header Access-Control-Allow-Origin {_quote(value)} always;")
-    if k.acac is not None:
-        body.append(f"add_header Access-Control-Allow-Credentials {_quote(k.acac)} always;")
-    for value in k.vary:
-        body.append(f"add_header Vary {_quote(value)} always;")
-    if k.cache is not None:
-        body.append(f"add_header Cache-Control {_quote(k.cache)} always;")
-    if k.nosniff:
-        body.append('add_header X-Content-Type-Options "nosniff" always;')
-    if k.apache and name is not None and not _H5BP_IMAGE.search(name):
-        body.append(f"# The guide's rule never matches {name!r}: it is not one of its image extensions.")
-    elif k.apache:
-        body.append(f"add_header Access-Control-Allow-Origin {_NGINX_MAP_VARIABLE};  # 2xx/3xx only; empty: not sent")
-        if k.acao:
-            body.append("# nginx sends both ACAO lines on a 2xx answer; the lab sends only the rule's when it fires.")
-    if k.ctype is not None:
-        note = "  # an empty type sends no Content-Type" if k.ctype == "" else ""
-        body.append(f"types {{ }} default_type {_quote(k.ctype)};{note}")
+    headers = _nginx_headers(k, name, status)
+    picture = list(_NGINX_NO_VALIDATORS) if _serves_the_file(k) else []
+    picture += headers + _nginx_type(k, name)
+    named: list[str] = []  # a second location: the body of a redirect or an error status
     if k.to is not None:
-        body.append(f"return {status} {_quote(k.to)};")
-    elif k.status is not None and k.status != 200:
-        body.append(f"return {status};  # nginx answers with its own (or an empty) body; the lab still sends the image")
-    if any("$" in v for v in (*k.acao, *k.vary, k.acac or "", k.cache or "", k.ctype or "", k.to or "")):
-        body.append("# Careful: nginx reads $name inside strings as a variable.")
-    body += _notes(k)
+        target = _nginx_named(name, "_no_body")
+        main = [f"error_page {status} {target};  # an empty body, as the lab sends (nginx's own is an HTML page)",
+                f"return {status} {_quote(k.to)};"]
+        named = headers + ['types { } default_type "";', 'return 200 "";  # the status stays ' + str(status)]
+    elif status == 200:
+        main = picture
+    elif status == 204 and name is None:
+        raise ConfigRefused(_NGINX, "status=204 without name=", "the answer names its picture's Content-Type; give name=.")
+    elif status in (204, 304):
+        main = picture + [f"return {status};"]
+    else:
+        target = _nginx_named(name, "_body")
+        trigger = status if status >= 300 else 404
+        rewrite = "" if trigger == status else f"={status} "
+        main = [f"error_page {trigger} {rewrite}{target};  # status {status} with the picture as its body, as the lab sends",
+                f"return {trigger};"]
+        named = picture
 
-    out = [f"# nginx: what the lab does for ?{query}" if query else "# nginx: the lab with no knobs sends no extra headers."]
+    out = [f"# nginx: what the lab does for ?{query}" if query else "# nginx: what the lab does with no knobs"]
     if k.apache:
         out.append(_H5BP_NGINX_MAP)
-        out.append("# In the server {} block:")
+    out.append("# In the server {} block:")
     if name is not None:
         location = f"location = {ASSET_PREFIX}{name}"
     elif k.apache:
         location = f"location ~ {H5BP_IMAGE_PATTERN}"
     else:
         location = f"location {ASSET_PREFIX}"
-    if body:
-        out += [location + " {"] + [f"    {line}" for line in body] + ["}"]
+    out += [location + " {"] + [f"    {line}" for line in main] + ["}"]
+    if named:
+        out += [f"location {_nginx_named(name, '_body' if k.to is None else '_no_body')} {{"] + [f"    {line}" for line in named] + ["}"]
     return "\n".join(out)
-

@@ -1,6 +1,8 @@
-"""Fixtures shared by test modules: a Playwright-driven Debian Chromium for the browser tier."""
+"""Fixtures shared by test modules: a Playwright-driven Debian Chromium for the browser tier, and
+Debian's apache2 and nginx as a test's own processes (``real_servers``, from realservers.py)."""
 
 import pytest
+from realservers import real_servers  # noqa: F401  (a fixture: importing it here registers it)
 
 from cors_lab.harness import LAUNCH_ARGS, browser_unavailable_reason, find_chromium
 

@@ -77,3 +77,11 @@ def test_a_canvas_error_is_reported_in_the_output(lab, monkeypatch):
     assert result is not None  # the run itself went through; only the drawing failed
     html = [getattr(o, "data", "") for o in shown]
     assert any("drawImage on the kernel canvas threw InvalidStateError" in h and "broken" in h for h in html)
+
+
+def test_a_knob_set_no_server_config_can_do_still_runs(lab):
+    panel = Panel(lab)
+    panel.acao.value = "http://a.test"
+    panel.apache.value = True  # both: serverconf refuses (a real server would send two ACAO lines)
+    result = panel.run()
+    assert result is not None and result.outcomes["kernel"] is not None
