@@ -1,12 +1,15 @@
 """Firefox ESR as a lab engine: Debian's ``firefox-esr`` driven by Mozilla's own ``marionette_driver``.
 
-Owns finding Firefox, launching it headless on a fresh regular (non-private) profile, the one
-preference the kit restores, per-scenario isolation, and reading Firefox's console (where its CORS
+Owns finding Firefox, launching it on a fresh regular (non-private) profile on a private Xvfb, the
+preferences the kit restores, per-scenario isolation, and reading Firefox's console (where its CORS
 explanations go). Must not: download a browser, or change a preference that decides a CORS, cookie,
 cache or canvas rule.
 
 Measured here (Firefox ESR 153.8.0 from Debian, marionette-driver 3.7.1, 2 cores shared with other jobs):
 - Start-up (a new profile, the Marionette handshake): 2.5-6 s.
+- Headless Firefox (MOZ_HEADLESS) has no WebGL here: ``getContext("webgl")`` is null, so texImage2D
+  could not be measured. On Xvfb it renders WebGL with Mesa's llvmpipe, as a desktop without a GPU
+  would; so the default is a private Xvfb, and ``headless=True`` is the exception.
 - Isolation, the default (``isolation="clear"``): one browser, and before each scenario its tab goes
   to about:blank and ``Services.clearData.deleteData(CLEAR_ALL)`` runs in the chrome context (HTTP
   and image caches, cookies, DOM storage, preflight and auth caches, HSTS...): about:blank 50-110 ms +
@@ -29,8 +32,9 @@ import os
 import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from .base import (
     GRACE_MS,
@@ -41,6 +45,7 @@ from .base import (
     find_executable,
     missing_executable,
 )
+from .display import Xvfb
 
 FIREFOX_ENV = "CORS_LAB_FIREFOX"
 CANDIDATES = ("/usr/bin/firefox-esr", "firefox-esr", "firefox")
@@ -82,10 +87,27 @@ def find_firefox() -> str | None:
     return find_executable(FIREFOX_ENV, CANDIDATES)
 
 
+@contextmanager
+def _environment(**values: str | None) -> Iterator[None]:
+    """os.environ with ``values`` set (None: left as it is) inside the block, restored after."""
+    saved = {name: os.environ.get(name) for name in values}
+    try:
+        for name, value in values.items():
+            if value is not None:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 class _Browser:
     """One Firefox process on its own fresh profile, with its Marionette session."""
 
-    def __init__(self, executable: str, *, prefs: Mapping[str, Any], headless: bool, timeout_ms: int) -> None:
+    def __init__(self, executable: str, *, prefs: Mapping[str, Any], display: str | None, timeout_ms: int) -> None:
         from marionette_driver.marionette import Marionette
 
         self.workdir = tempfile.mkdtemp(prefix="cors-lab-firefox-")
@@ -97,10 +119,13 @@ class _Browser:
         try:
             # app= skips mozversion's probe of the binary (and its stdout logging); port=0: a free port.
             # The socket timeout bounds every Marionette call, the start-up handshake included.
-            self.marionette = Marionette(bin=executable, app="fxdesktop", headless=headless, port=0,
-                                         gecko_log=self.log, prefs=dict(prefs), workspace=self.workdir,
-                                         socket_timeout=max(60, (timeout_ms + 4 * GRACE_MS) / 1000),
-                                         startup_timeout=60)
+            # marionette_driver gives Firefox a copy of os.environ and has no parameter for it, so the
+            # display is set in os.environ for the moment of the launch only.
+            with _environment(DISPLAY=display):
+                self.marionette = Marionette(bin=executable, app="fxdesktop", headless=display is None, port=0,
+                                             gecko_log=self.log, prefs=dict(prefs), workspace=self.workdir,
+                                             socket_timeout=max(60, (timeout_ms + 4 * GRACE_MS) / 1000),
+                                             startup_timeout=60)
             self.marionette.start_session()
             self.marionette.timeout.page_load = self.page_load_ms / 1000
         except Exception as e:
@@ -193,21 +218,25 @@ class FirefoxEngine(Engine):
     """Firefox ESR over real servers, through Marionette; use as a context manager.
 
     ``isolation="clear"`` (default) clears every kind of site data in one browser before each scenario;
-    ``"restart"`` starts a new Firefox on a new profile for each (slow; a cross-check). ``headless``
-    False needs a display. ``prefs`` adds Firefox preferences (say why in your results).
+    ``"restart"`` starts a new Firefox on a new profile for each (slow; a cross-check). Firefox runs on
+    a private Xvfb (``display`` None), or on the X display named (":99"); ``headless`` True runs it
+    without any display instead, where it has no WebGL (texImage2D reports NoWebGL). ``prefs`` adds
+    Firefox preferences (say why in your results).
     """
 
     name = "firefox"
     install = INSTALL
 
-    def __init__(self, *, executable: str | None = None, isolation: str = "clear", headless: bool = True,
-                 prefs: Mapping[str, Any] | None = None, timeout_ms: int = 5000) -> None:
+    def __init__(self, *, executable: str | None = None, isolation: str = "clear", headless: bool = False,
+                 display: str | None = None, prefs: Mapping[str, Any] | None = None, timeout_ms: int = 5000) -> None:
         super().__init__(timeout_ms=timeout_ms)
         if isolation not in ("clear", "restart"):
             raise EngineError(f"isolation must be 'clear' or 'restart', not {isolation!r}.")
         self.executable = executable
         self.isolation = isolation
         self.headless = headless
+        self.display = display
+        self._xvfb: Xvfb | None = None
         self.prefs = {**PREFS, **dict(prefs or {})}
         self.prefs_seen: dict[str, Any] = {}
         self._browser: _Browser | None = None
@@ -223,11 +252,16 @@ class FirefoxEngine(Engine):
                                   "firefox-esr and firefox on PATH)")
 
     def _spawn(self) -> _Browser:
-        return _Browser(self.executable, prefs=self.prefs, headless=self.headless, timeout_ms=self.timeout_ms)
+        display = None if self.headless else (self._xvfb.display if self._xvfb else self.display)
+        return _Browser(self.executable, prefs=self.prefs, display=display, timeout_ms=self.timeout_ms)
 
     def _launch(self) -> None:
         if self.executable is None:
             self.executable = find_firefox()
+        t0 = time.perf_counter()
+        if not self.headless and self.display is None:
+            self._xvfb = Xvfb()
+            self.startup["xvfb_ms"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
         self._browser = self._spawn()
         self.startup["launch_ms"] = (time.perf_counter() - t0) * 1000
@@ -241,6 +275,9 @@ class FirefoxEngine(Engine):
         if self._browser is not None:
             self._browser.close()
             self._browser = None
+        if self._xvfb is not None:
+            self._xvfb.stop()
+            self._xvfb = None
 
     def _new_context(self) -> FirefoxContext:
         if self._open is not None:
@@ -276,7 +313,8 @@ class FirefoxEngine(Engine):
                                  "site (State Partitioning, on in every Firefox with cookieBehavior 5)",
             isolation=("one browser; before each scenario: about:blank, then Services.clearData CLEAR_ALL"
                        if self.isolation == "clear" else "a new Firefox on a new profile per scenario"),
-            display="headless (MOZ_HEADLESS)" if self.headless else "a display ($DISPLAY)",
+            display=("headless (MOZ_HEADLESS): no WebGL" if self.headless else
+                     f"Xvfb {self._xvfb.display}" if self._xvfb else f"X display {self.display}"),
             changed={**{k: PREF_WHY.get(k, repr(v)) for k, v in self.prefs.items()},
                      "(marionette_driver)": "its automation profile: no updates, telemetry, first-run pages "
                                             "or network pings; none of its preferences touch cookies, caches, "

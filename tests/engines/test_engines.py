@@ -90,12 +90,18 @@ def test_cors_approved_image_is_readable(engine, lab):
     assert request.origin == lab.site.origin and request.mode == "cors"
 
 
-@pytest.mark.parametrize("operation", [op for op in TRIAL_OPERATIONS if op not in ("drawImage", "texImage2D")])
+@pytest.mark.parametrize("operation", [op for op in TRIAL_OPERATIONS if op != "drawImage"])
 def test_cross_origin_image_without_cors_taints(engine, lab, operation):
     out = engine.run_one(lab.cdn.url("picture.png", nonce=f"tainted-{operation}"), page_url=page(lab, "t"),
                          operation=operation)
     assert out.verdict == ("load", "SecurityError", "SecurityError"), out.steps
     assert out.message and out.pixel is None
+
+
+def test_webgl_is_available_so_texImage2D_is_measured(engine, lab):
+    out = engine.run_one(lab.site.url("picture.png", nonce="webgl"), page_url=page(lab, "gl"), operation="texImage2D")
+    assert out.exception != "NoWebGL", engine.settings.display
+    assert out.verdict == ("load", "ok", None) and out.pixel is not None
 
 
 def test_cors_failure_fires_error_and_never_reads(engine, lab):
