@@ -169,6 +169,92 @@ def run_sequences(names: list[str], lab: Lab) -> dict[str, Any]:
     return out
 
 
+THIRD_PARTY_JS = Path(__file__).with_name("third_party.js")
+
+
+def _cookies_seen(lab: Lab, tag: str) -> list[dict[str, str]]:
+    return [dict(e.cookies) for e in lab.log() if tag in e.path]
+
+
+def _third_party_probe(new_context, lab: Lab, run: str) -> dict[str, Any]:
+    """Third-party cookies and storage in one engine; ``new_context()`` -> (goto, call, close)."""
+    site_page = lab.site.url("picture.png", nonce=f"{run}-page")
+    out: dict[str, Any] = {}
+    for samesite in ("None", "Lax"):
+        # A: a cross-site image response sets the cookie (a third-party Set-Cookie), then the same
+        # third party is loaded again, then visited first-party.
+        tag = f"{run}-A{samesite}"
+        goto, call, close = new_context()
+        try:
+            goto(site_page)
+            out[f"A/{samesite}/set-by-3p-response"] = call(["load-image", lab.other.login_url(
+                "bob", samesite=samesite, nonce=f"{tag}-set"), 5000])
+            call(["load-image", lab.other.url("picture.png", nonce=f"{tag}-3p"), 5000])
+            goto(lab.other.url("picture.png", nonce=f"{tag}-1p"))
+        finally:
+            close()
+        out[f"A/{samesite}/third-party-request-cookies"] = _cookies_seen(lab, f"{tag}-3p")
+        out[f"A/{samesite}/first-party-visit-cookies"] = _cookies_seen(lab, f"{tag}-1p")
+        # B: the cookie is set first-party (a top-level visit), then requested as a third party.
+        tag = f"{run}-B{samesite}"
+        goto, call, close = new_context()
+        try:
+            goto(lab.other.login_url("alice", samesite=samesite, nonce=f"{tag}-set"))
+            goto(lab.other.url("picture.png", nonce=f"{tag}-1p"))
+            goto(site_page)
+            call(["load-image", lab.other.url("picture.png", nonce=f"{tag}-3p"), 5000])
+        finally:
+            close()
+        out[f"B/{samesite}/first-party-visit-cookies"] = _cookies_seen(lab, f"{tag}-1p")
+        out[f"B/{samesite}/third-party-request-cookies"] = _cookies_seen(lab, f"{tag}-3p")
+    # D: localStorage in a cross-site iframe (the lab's /probe page on lab.other).
+    goto, call, close = new_context()
+    try:
+        goto(site_page)
+        out["D/third-party-frame-localStorage"] = call(["frame-storage", lab.other.probe_url(),
+                                                        lab.other.url("picture.png", nonce=f"{run}-D"), 5000])
+    finally:
+        close()
+    return out
+
+
+def third_party(names: list[str], lab: Lab) -> dict[str, Any]:
+    """Third-party cookie and storage behaviour per engine, with the settings each ran with."""
+    source = THIRD_PARTY_JS.read_text(encoding="utf-8")
+    results: dict[str, Any] = {}
+    for name in names:
+        if name == "chromium":
+            if browser_unavailable_reason():
+                continue
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=find_chromium(), args=list(LAUNCH_ARGS))
+
+                def new_context():
+                    context = browser.new_context()
+                    page = context.new_page()
+                    return (lambda url: page.goto(url), lambda args: page.evaluate(source, args), context.close)
+
+                results[name] = {"settings": "Playwright's default context (ChromiumHarness default)",
+                                 **_third_party_probe(new_context, lab, "tpc")}
+                browser.close()
+            continue
+        if unavailable_reason(name):
+            continue
+        with engine_class(name)() as engine:
+
+            def new_context(engine=engine):
+                manager = engine.context()
+                ctx = manager.__enter__()
+                return (ctx.open, lambda args: ctx.evaluate(source, args, timeout_ms=15000),
+                        lambda: manager.__exit__(None, None, None))
+
+            results[name] = {"settings": engine.settings.as_dict(),
+                             **_third_party_probe(new_context, lab, f"tp{name[0]}")}
+    return results
+
+
 def isolation_costs(lab: Lab, n: int) -> dict[str, Any]:
     """Per-scenario wall time of each way to isolate scenarios, on n same-origin readable scenarios."""
     results: dict[str, Any] = {}
@@ -253,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-sequences", action="store_true")
     parser.add_argument("--isolation-costs", type=int, default=0, metavar="N",
                         help="also time each isolation method over N scenarios")
+    parser.add_argument("--third-party", action="store_true",
+                        help="also probe third-party cookies and storage in each engine")
     parser.add_argument("--summarize", metavar="JSON", help="only print the grouped differences of a saved run")
     args = parser.parse_args(argv)
     if args.summarize:
@@ -270,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
                 result["engines"][name] = run_matrix(name, scenarios, lab)
         if not args.no_sequences:
             result["sequences"] = run_sequences(names, lab)
+        if args.third_party:
+            result["third_party"] = third_party(names, lab)
         if args.isolation_costs:
             result["isolation_costs"] = isolation_costs(lab, args.isolation_costs)
     path = Path(args.out) / f"measure-{stamp}.json"

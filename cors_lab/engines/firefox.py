@@ -13,8 +13,15 @@ Measured here (Firefox ESR 153.8.0 from Debian, marionette-driver 3.7.1, 2 cores
 - Isolation, the default (``isolation="clear"``): one browser, and before each scenario its tab goes
   to about:blank and ``Services.clearData.deleteData(CLEAR_ALL)`` runs in the chrome context (HTTP
   and image caches, cookies, DOM storage, preflight and auth caches, HSTS...): about:blank 50-110 ms +
-  clearing 20-70 ms. ``isolation="restart"`` starts a new Firefox on a new profile per scenario
-  (2.5-6 s each) and exists to check the cheap way against.
+  clearing 20-70 ms; a whole scenario (isolation, navigation, injection, trial) median 260-470 ms
+  at load average 2-12 (Chromium's fresh context in the same runs: 390-630 ms). ``isolation=
+  "restart"`` starts a new Firefox on a new profile per scenario (median 5.9-8.1 s each) and exists
+  to check the cheap way against.
+- Third parties, with Firefox's defaults (cookieBehavior 5, Total Cookie Protection): a cookie set
+  by a cross-site image response is stored in that top-level site's partition and sent back to the
+  same third party, but not at a first-party visit; a first-party ``SameSite=None`` cookie is not
+  sent to it as a third party; a cross-site iframe's localStorage works
+  (tools/measure_engines.py --third-party).
 - Playwright's Firefox (WebDriver BiDi ``moz-firefox`` channel) cannot make a context with this
   Firefox, and geckodriver is not packaged by Debian; Marionette is what Firefox itself ships.
 - Marionette runs a script with ``sandbox=None`` in a scope whose ``globalThis`` is not the page's:
@@ -309,8 +316,9 @@ class FirefoxEngine(Engine):
                                 f"{COOKIE_BEHAVIOURS.get(behaviour, 'unknown')}; Enhanced Tracking Protection "
                                 f"{p.get('browser.contentblocking.category')!r}; SameSite=Lax by default "
                                 f"{p.get('network.cookie.sameSite.laxByDefault')}",
-            storage_partitioning="third-party storage, caches and network state partitioned by top-level "
-                                 "site (State Partitioning, on in every Firefox with cookieBehavior 5)",
+            storage_partitioning="State Partitioning (on with cookieBehavior 5): third-party cookies, storage "
+                                 "and caches keyed by top-level site; measured for cookies, and a cross-site "
+                                 "iframe's localStorage works",
             isolation=("one browser; before each scenario: about:blank, then Services.clearData CLEAR_ALL"
                        if self.isolation == "clear" else "a new Firefox on a new profile per scenario"),
             display=("headless (MOZ_HEADLESS): no WebGL" if self.headless else

@@ -6,8 +6,11 @@ warm. Must not: download anything (Selenium Manager is never asked: both paths a
 without a display of its own unless told which one to use.
 
 Measured here (WebKitGTK 2.50.6 from Debian, Selenium 4.51, 2 cores shared with other jobs):
-- One WebKitWebDriver for the whole run; a new session (a new MiniBrowser process) 350-380 ms, its
-  quit 60-70 ms. MiniBrowser's ``--headless`` hung here, so the engine starts ``Xvfb -displayfd``.
+- One WebKitWebDriver per live session (it refuses a second: "Maximum number of active sessions");
+  a new session (a new MiniBrowser process) 320-420 ms on a quiet machine, 1-2 s at load average
+  8-14; its quit 60-70 ms; its first navigation ~250 ms, later ones ~100 ms. A whole scenario:
+  median 0.8-1.5 s, bound by the session start. MiniBrowser's ``--headless`` hung here, so the
+  engine starts ``Xvfb -displayfd``.
 - Isolation: MiniBrowser in ``--automation`` mode always uses an *ephemeral* website data manager
   (WebKit's Tools/MiniBrowser/gtk/main.c: ``(privateMode || automationMode) ?
   webkit_website_data_manager_new_ephemeral() : ...``): cache, cookies and storage live in memory
@@ -15,6 +18,10 @@ Measured here (WebKitGTK 2.50.6 from Debian, Selenium 4.51, 2 cores shared with 
   same session shares them (measured), and WebDriver has no command that empties the HTTP cache.
   With ``prestart`` the next session starts (and shows about:blank, which spawns its web process) in
   a thread while the current scenario runs.
+- Third parties, with MiniBrowser's defaults (cookies policy no-third-party, ITP off): a cookie set
+  by a cross-site image response is not stored; a ``SameSite=None; Secure`` cookie is not stored at
+  all on http://localhost (a Lax one is); a cross-site iframe's localStorage works
+  (tools/measure_engines.py --third-party).
 - No console capture: WebKitWebDriver 2.50 has no log endpoint and no WebDriver BiDi (a session
   asking for ``webSocketUrl`` is refused), and MiniBrowser's
   ``--enable-write-console-messages-to-stdout`` does not reach the automation view.
@@ -301,8 +308,8 @@ class WebKitEngine(Engine):
                     "profile can be driven",
             third_party_cookies=f"--cookies-policy {self.cookies_policy or 'no-third-party (MiniBrowser default)'}; "
                                 f"Intelligent Tracking Prevention {'on (--enable-itp)' if self.itp else 'off (MiniBrowser default)'}",
-            storage_partitioning="WebKit's own: third-party storage keyed by top-level site (not configurable "
-                                 "in MiniBrowser)",
+            storage_partitioning="WebKit's own, not configurable in MiniBrowser: a cross-site iframe's "
+                                 "localStorage works (measured); whether it is partitioned was not measured",
             isolation="a new WebDriver session (a new MiniBrowser process, a new ephemeral data store) per "
                       "scenario" + (", the next one prestarted in a thread" if self.prestart else ""),
             display=f"Xvfb {self._xvfb.display}" if self._xvfb else f"X display {self.display}",

@@ -112,6 +112,13 @@ def test_cors_failure_fires_error_and_never_reads(engine, lab):
         assert "Access-Control-Allow-Origin" in out.console
 
 
+def test_the_lab_probe_page_works_as_the_page(engine, lab):
+    """/probe loads trial.js itself under a strict CSP (no eval): the engine uses the page's own copy."""
+    out = engine.run_one(lab.cdn.url("picture.png", acao="*", nonce="probe-page"), page_url=lab.site.probe_url(),
+                         crossorigin="anonymous")
+    assert out.verdict == ("load", "ok", None) and out.page == lab.site.origin
+
+
 # --- Opaque origin -----------------------------------------------------------------------------------
 
 
