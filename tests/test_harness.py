@@ -182,7 +182,7 @@ def test_harness_without_browser_raises_browser_unavailable(monkeypatch, tmp_pat
 def test_same_origin_image_is_readable(harness, site, operation):
     out = one(harness, site.url("/img.png"), page=site.url("/page.html"), operation=operation)
     assert out.verdict == ("load", "ok", None), out.steps
-    assert out.engine == "browser" and out.page == site.origin
+    assert out.engine == "chromium" and out.page == site.origin
     assert out.pixel == COLOUR
     assert out.origin_clean is True
     assert out.requests == ()

@@ -1,18 +1,23 @@
-"""Real browser engines beside Chromium: Firefox ESR (Marionette) and WebKitGTK (WebKitWebDriver).
+"""The real browser engines: Chromium (Playwright), Firefox ESR (Marionette), WebKitGTK (WebKitWebDriver).
 
 Owns the registry of engines by name. Each engine module loads its driver only when started, so
-importing this package costs no browser library. The interface is `base.Engine`.
+importing this package costs no browser library. The interface is `base.Engine`; every engine runs
+the same in-page trial.js through the same page.js.
 """
 
 from __future__ import annotations
 
 from .base import Engine, EngineContext, EngineError, EngineSettings, EngineUnavailable
 
-ENGINE_NAMES = ("firefox", "webkit")
+ENGINE_NAMES = ("chromium", "firefox", "webkit")
 
 
 def engine_class(name: str) -> type[Engine]:
-    """The Engine class for ``"firefox"`` or ``"webkit"``."""
+    """The Engine class for ``"chromium"``, ``"firefox"`` or ``"webkit"``."""
+    if name == "chromium":
+        from .chromium import ChromiumEngine
+
+        return ChromiumEngine
     if name == "firefox":
         from .firefox import FirefoxEngine
 

@@ -1,14 +1,21 @@
 """One interface for the real browser engines: start, an isolated context per scenario, a trial, stop.
 
-Owns what every WebDriver-driven engine shares: the page side (``page.js``: trial.js in a lab page, or
-in an opaque-origin sandboxed srcdoc frame answering postMessage), timeouts on every wait, console
-capture, timings, the conversion of a trial result into an `Outcome` (``cors_lab.live.outcome_from_trial``,
-the one the live probe uses) and the record of the settings an engine ran with.
-Must not: serve or intercept requests, or decide what *should* happen (``cors_lab.spec``). A subclass
-adds only how to launch its browser, make an isolated context, navigate and run a script.
+Owns what every engine shares (Chromium, Firefox ESR, WebKitGTK): the page side (``page.js``: trial.js
+in a lab page, or in an opaque-origin sandboxed srcdoc frame answering postMessage), timeouts on every
+wait, console capture, timings, the conversion of a trial result into an `Outcome`
+(``cors_lab.trial.outcome_from_trial``, the one the live probe uses), the record of the settings an
+engine ran with, and the two ways scenarios are kept apart:
 
-The trial spec is `cors_lab.harness.Scenario` ``{url, crossorigin, operation, timeout_ms}`` (or the same
-dict): one spec for Chromium and the engines here.
+- ``Engine.context()``: a new context with nothing in it (no cache, cookies or storage), the strong
+  way, one per scenario in ``Engine.run``; costs 0.2-1.5 s a scenario depending on the engine;
+- ``Engine.runner()``: one context reused for scenario after scenario, each isolated from the ones
+  before by `ScenarioRunner` (cookies deleted, storage writers get a new context, and every scenario's
+  URLs are its own so cache entries cannot meet): the conformance suite's way, 5-10x cheaper.
+
+Must not: serve or intercept requests, or decide what *should* happen (``cors_lab.spec``). A subclass
+adds only how to launch its browser, make an isolated context, navigate, run a script and delete cookies.
+
+The trial spec is `cors_lab.trial.Trial` ``{url, crossorigin, operation, timeout_ms}`` (or the same dict).
 """
 
 from __future__ import annotations
@@ -21,11 +28,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Iterator, Mapping
+from urllib.parse import urlsplit
 
 from ..errors import CorsLabError, UsageError
-from ..harness import BrowserUnavailable, Scenario, as_scenario
 from ..outcome import Outcome
-from ..trial import trial_source
+from ..trial import Trial, as_trial, outcome_from_trial, trial_source
 
 PAGE_JS = Path(__file__).with_name("page.js")
 DEFAULT_TIMEOUT_MS = 5000
@@ -33,6 +40,14 @@ DEFAULT_TIMEOUT_MS = 5000
 GRACE_MS = 5000
 # An opaque-origin page is a sandboxed srcdoc frame inside this top page unless the caller names one.
 BLANK = "about:blank"
+
+
+class BrowserUnavailable(CorsLabError, RuntimeError):
+    """No browser (or no driver for it) to run; ``reason`` says what is missing and how to get it."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
 
 
 class EngineUnavailable(BrowserUnavailable):
@@ -109,7 +124,9 @@ def page_script() -> str:
 class EngineContext(abc.ABC):
     """One isolated browsing context (no cache, cookies or storage from any other context) with one tab.
 
-    Subclasses implement the four driver primitives; everything else is shared.
+    Subclasses implement the driver primitives; everything else is shared. ``dirty`` becomes True once
+    the context may hold state that `forget_cookies` cannot remove (storage written by a trial or by
+    `evaluate`): a `ScenarioRunner` then replaces it.
     """
 
     def __init__(self, engine: "Engine") -> None:
@@ -118,6 +135,10 @@ class EngineContext(abc.ABC):
         self.ready_on: str | None = None  # the page_url trial.js was made callable for
         self.console: list[dict[str, str]] = []
         self.created_ms = 0.0
+        self.dirty = False
+        self.hosts: set[str] = set()  # hosts of the pages opened (where a page could have set cookies)
+        self._inject = False  # trial.js still to be injected (with the next trial: one round trip)
+        self.on_blank = True  # the tab shows about:blank (a new tab's first document, or navigated there)
 
     # -- driver primitives -------------------------------------------------------------------------
 
@@ -130,12 +151,13 @@ class EngineContext(abc.ABC):
         """Run page.js with [command, payload] in the top document; EngineError after timeout_ms."""
 
     @abc.abstractmethod
-    def _console_reset(self) -> None:
-        """Forget the console messages seen so far (a no-op where the engine exposes none)."""
+    def _console_take(self) -> list[dict[str, str]]:
+        """Console messages [{"type", "text", "url"}] since the page was opened or since the last take,
+        which are then forgotten (always [] where the engine exposes none)."""
 
     @abc.abstractmethod
-    def _console_read(self) -> list[dict[str, str]]:
-        """Console messages since the last reset: [{"type", "text", "url"}]."""
+    def _forget_cookies(self) -> bool:
+        """Delete this context's cookies; False when this engine cannot be sure every one is gone."""
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -143,57 +165,72 @@ class EngineContext(abc.ABC):
 
     # -- shared behaviour ----------------------------------------------------------------------------
 
+    def forget_cookies(self) -> bool:
+        """Delete every cookie this context holds (its cache and storage stay); False if it cannot.
+
+        Cookies are the one kind of state a lab scenario leaves behind (its /login page sets one);
+        `ScenarioRunner` calls this between scenarios and replaces the context when it returns False.
+        """
+        return not self.dirty and self._forget_cookies()
+
     def open(self, page_url: str, *, top_url: str | None = None) -> dict[str, float]:
         """Make the trial callable on ``page_url``'s origin, or in an opaque-origin page for ``"null"``.
 
         ``page_url`` is any URL on the page's origin (an image or a 404 page will do: only its origin
         matters); ``"null"`` is a ``<iframe sandbox="allow-scripts" srcdoc>`` inside ``top_url``
-        (default about:blank). Returns {"navigate_ms", "inject_ms"}.
+        (default: about:blank, the tab's first document when it has not navigated yet). trial.js itself
+        is injected with the first trial (the same round trip).
+        Returns {"navigate_ms", "inject_ms"}.
         """
         grace = self.engine.timeout_ms + GRACE_MS
         t0 = time.perf_counter()
+        target = (top_url or BLANK) if page_url == "null" else page_url
+        host = urlsplit(target).hostname
+        if host:
+            self.hosts.add(host)
+        # A new tab's first document is about:blank already. Chromium treats a *navigated* about:blank
+        # as a public, non-secure page (Local Network Access), whose frames may not load loopback
+        # images, unlike the first one: reused contexts should give a top_url on the lab's origin.
+        if target != BLANK or not self.on_blank:
+            self._goto(target, timeout_ms=grace)
+        self.on_blank = target == BLANK
+        t1 = time.perf_counter()
         if page_url == "null":
-            self._goto(top_url or BLANK, timeout_ms=grace)
-            t1 = time.perf_counter()
             answer = self._script("open-sandbox", {"source": self.engine.trial_js, "waitMs": GRACE_MS},
                                   timeout_ms=2 * GRACE_MS)
-            self.opaque = True
+            if not isinstance(answer, dict) or "error" in answer:
+                raise EngineError(f"{self.engine.name} could not prepare the page {page_url!r}: {answer!r}")
+            self.opaque, self._inject = True, False
         else:
-            self._goto(page_url, timeout_ms=grace)
-            t1 = time.perf_counter()
-            answer = self._script("inject", {"source": self.engine.trial_js}, timeout_ms=grace)
-            self.opaque = False
-        if not isinstance(answer, dict) or "error" in answer:
-            raise EngineError(f"{self.engine.name} could not prepare the page {page_url!r}: {answer!r}")
+            self.opaque, self._inject = False, True
         self.ready_on = page_url
         t2 = time.perf_counter()
         return {"navigate_ms": (t1 - t0) * 1000, "inject_ms": (t2 - t1) * 1000}
 
-    def trial(self, scenario: Scenario | Mapping[str, Any], *, timing: Mapping[str, float] | None = None,
+    def trial(self, scenario: Trial | Mapping[str, Any], *, timing: Mapping[str, float] | None = None,
               t_start: float | None = None) -> Outcome:
         """Run one trial in the page opened last; an `Outcome` with ``engine`` = the engine's name."""
-        from ..live import (
-            outcome_from_trial,  # the live probe's conversion; widgets load on first use
-        )
-
         if self.ready_on is None:
             raise UsageError("Open a page first: context.open(page_url).")
-        s = as_scenario(scenario)
+        s = as_trial(scenario)
         t_start = time.perf_counter() if t_start is None else t_start
         timeout_ms = s.timeout_ms if s.timeout_ms is not None else self.engine.timeout_ms
-        spec = {"url": s.url, "crossorigin": s.crossorigin, "operation": s.operation, "timeoutMs": timeout_ms}
-        self._console_reset()
+        payload: dict[str, Any] = {"spec": s.spec(timeout_ms), "opaque": self.opaque, "waitMs": timeout_ms + GRACE_MS}
+        if self._inject:
+            payload["source"] = self.engine.trial_js
+        if s.operation == "localStorage":
+            self.dirty = True  # the guide's save writes this origin's localStorage
         t0 = time.perf_counter()
-        result = self._script("trial", {"spec": spec, "opaque": self.opaque, "waitMs": timeout_ms + GRACE_MS},
-                              timeout_ms=timeout_ms + 2 * GRACE_MS)
+        result = self._script("trial", payload, timeout_ms=timeout_ms + 2 * GRACE_MS)
         t1 = time.perf_counter()
         if not isinstance(result, dict) or "error" in result:
             raise EngineError(f"trial.js failed in {self.engine.name} for {s}: {result!r}")
-        console = self._console_read()
+        self._inject = False
+        console = self._console_take()
         if result.get("load") == "error" and not console and self.engine.has_console:
             # An engine's CORS explanation may reach its console just after the error event; one beat.
             time.sleep(0.05)
-            console = self._console_read()
+            console = self._console_take()
         self.console = console
         outcome = outcome_from_trial(result, url=s.url, crossorigin=s.crossorigin, operation=s.operation, extra={
             "page_url": self.ready_on,
@@ -207,20 +244,84 @@ class EngineContext(abc.ABC):
     def evaluate(self, fn: str, arg: Any = None, *, timeout_ms: int | None = None) -> Any:
         """``(fn)(arg)`` in the top document, awaited, like Playwright's ``page.evaluate``; JSON back.
 
-        A JavaScript exception becomes EngineError naming it.
+        A JavaScript exception becomes EngineError naming it. The context counts as ``dirty`` after
+        this (the function may have written storage).
         """
+        self.dirty = True
         wait = (timeout_ms or self.engine.timeout_ms) + GRACE_MS
         answer = self._script("evaluate", {"fn": fn, "arg": arg}, timeout_ms=wait)
         if not isinstance(answer, dict) or "error" in answer:
             raise EngineError(f"evaluate failed in {self.engine.name}: {answer!r}")
         return answer["value"]
 
+    def webgl_renderer(self) -> str | None:
+        """The WebGL renderer string in the page opened last (None: no WebGL, texImage2D says NoWebGL)."""
+        answer = self._script("webgl-renderer", {}, timeout_ms=self.engine.timeout_ms + GRACE_MS)
+        if not isinstance(answer, dict) or "error" in answer:
+            raise EngineError(f"{self.engine.name} could not ask for WebGL: {answer!r}")
+        return answer["value"]
+
+
+class ScenarioRunner:
+    """Scenario after scenario in one reused context, each isolated from every one before it.
+
+    ``run(trials, page_url=...)`` runs one scenario (its trials in order, each in a new document on
+    ``page_url``, sharing the cache: the cache lessons). Before each scenario the runner makes sure
+    nothing of the previous ones can be seen:
+
+    - cookies: deleted (`EngineContext.forget_cookies`);
+    - storage: only a trial of the guide's save ("localStorage") or an ``evaluate`` writes it; such a
+      context is replaced by a new one (so is one whose cookies the engine cannot delete for certain);
+    - HTTP and image caches: kept. Their entries are keyed by URL, so a scenario can only meet entries
+      for URLs it loads itself; callers give every scenario URLs of its own (conformance puts a nonce
+      in every image and page URL; tests/test_scenarios.py checks that no two scenarios share one).
+      A scenario that must start with an empty cache whatever its URLs passes ``fresh=True``.
+
+    tests/engines/test_engines.py proves each point per engine (cookie, storage and the cache control).
+    """
+
+    def __init__(self, engine: "Engine") -> None:
+        self.engine = engine
+        self.context: EngineContext | None = None
+        self.fresh_contexts = 0  # how many contexts were made (1 + replacements)
+
+    def _context(self, *, fresh: bool) -> tuple[EngineContext, float]:
+        t0 = time.perf_counter()
+        ctx = self.context
+        if ctx is not None and (fresh or not ctx.forget_cookies()):
+            ctx.close()
+            ctx = None
+        if ctx is None:
+            ctx = self.context = self.engine._new_context()
+            self.fresh_contexts += 1
+        return ctx, (time.perf_counter() - t0) * 1000
+
+    def run(self, trials: Iterable[Trial | Mapping[str, Any]], *, page_url: str, top_url: str | None = None,
+            fresh: bool = False) -> list[Outcome]:
+        """One scenario: its trials in order, one new document each, isolated from the scenarios before."""
+        items = [as_trial(t) for t in trials]
+        t_start = time.perf_counter()
+        ctx, isolation_ms = self._context(fresh=fresh)
+        out = []
+        for i, trial in enumerate(items):
+            t0 = t_start if i == 0 else time.perf_counter()
+            timing = {"isolation_ms": isolation_ms if i == 0 else 0.0}
+            timing.update(ctx.open(page_url, top_url=top_url))
+            out.append(ctx.trial(trial, timing=timing, t_start=t0))
+        return out
+
+    def close(self) -> None:
+        if self.context is not None:
+            self.context.close()
+            self.context = None
+
 
 class Engine(abc.ABC):
     """A real browser engine over real servers; use as a context manager.
 
-    ``name`` ("firefox", "webkit") becomes ``Outcome.engine``; ``version`` and ``settings`` say what
-    was measured. Every `context()` is isolated from every other (``settings.isolation`` says how).
+    ``name`` ("chromium", "firefox", "webkit") becomes ``Outcome.engine``; ``version`` and ``settings``
+    say what was measured. Every `context()` is isolated from every other (``settings.isolation`` says
+    how); `runner()` isolates scenarios more cheaply inside one context (see `ScenarioRunner`).
     """
 
     name: ClassVar[str]
@@ -263,22 +364,31 @@ class Engine(abc.ABC):
 
     # -- life cycle -----------------------------------------------------------------------------------
 
+    def _unavailable(self, reason: str) -> EngineUnavailable:
+        return EngineUnavailable(self.name, reason, self.install)
+
+    def _why_unavailable(self) -> str | None:
+        """`unavailable_reason` for this instance (an engine given an explicit executable overrides it)."""
+        return self.unavailable_reason()
+
     def start(self) -> "Engine":
         if self._started:
             return self
-        reason = self.unavailable_reason()
+        reason = self._why_unavailable()
         if reason:
-            raise EngineUnavailable(self.name, reason, self.install)
+            raise self._unavailable(reason)
         t0 = time.perf_counter()
         try:
             self._launch()
         except EngineUnavailable:
             self._shutdown()
             raise
+        except UsageError:
+            self._shutdown()
+            raise
         except Exception as e:
             self._shutdown()
-            raise EngineUnavailable(self.name, f"the browser did not start: {type(e).__name__}: {e}.",
-                                    self.install) from e
+            raise self._unavailable(f"the browser did not start: {type(e).__name__}: {e}.") from e
         self.startup["total_ms"] = (time.perf_counter() - t0) * 1000
         self._started = True
         return self
@@ -313,9 +423,19 @@ class Engine(abc.ABC):
         finally:
             ctx.close()
 
-    # -- runs (the same shape as ChromiumHarness) ------------------------------------------------------
+    @contextmanager
+    def runner(self) -> Iterator[ScenarioRunner]:
+        """A `ScenarioRunner`: many scenarios in one reused context, each isolated from the last."""
+        self._require_started()
+        runner = ScenarioRunner(self)
+        try:
+            yield runner
+        finally:
+            runner.close()
 
-    def run(self, scenarios: Iterable[Scenario | Mapping[str, Any]], *, page_url: str,
+    # -- runs ------------------------------------------------------------------------------------------
+
+    def run(self, scenarios: Iterable[Trial | Mapping[str, Any]], *, page_url: str,
             top_url: str | None = None, fresh_context: bool = True) -> list[Outcome]:
         """Run each scenario from a page on ``page_url``'s origin (``"null"``: opaque); one Outcome each.
 
@@ -323,7 +443,7 @@ class Engine(abc.ABC):
         one document (faster, but they share every cache). ``Outcome.elapsed_ms`` is the scenario's
         wall time including context and navigation; ``extra["timing"]`` splits it.
         """
-        items = [as_scenario(s) for s in scenarios]
+        items = [as_trial(s) for s in scenarios]
         if not fresh_context:
             return self.run_sequence(items, page_url=page_url, top_url=top_url, same_document=True)
         out = []
@@ -338,16 +458,16 @@ class Engine(abc.ABC):
     def run_one(self, url: str, *, page_url: str, crossorigin: str | None = None,
                 operation: str = "getImageData", timeout_ms: int | None = None) -> Outcome:
         """One scenario in a fresh context."""
-        return self.run([Scenario(url, crossorigin, operation, timeout_ms)], page_url=page_url)[0]
+        return self.run([Trial(url, crossorigin, operation, timeout_ms)], page_url=page_url)[0]
 
-    def run_sequence(self, scenarios: Iterable[Scenario | Mapping[str, Any]], *, page_url: str,
+    def run_sequence(self, scenarios: Iterable[Trial | Mapping[str, Any]], *, page_url: str,
                      top_url: str | None = None, same_document: bool = False) -> list[Outcome]:
         """Run scenarios in order in ONE context, so they share its HTTP cache (the cache lessons).
 
         Each scenario gets a new document unless ``same_document`` (which also shares the document's
         own list of available images, as in one notebook page).
         """
-        items = [as_scenario(s) for s in scenarios]
+        items = [as_trial(s) for s in scenarios]
         out = []
         t_ctx = time.perf_counter()
         with self.context() as ctx:
@@ -365,11 +485,18 @@ class Engine(abc.ABC):
             ctx.open(page_url)
             return ctx.evaluate(fn, arg)
 
+    def webgl_renderer(self, *, page_url: str = BLANK) -> str | None:
+        """The WebGL renderer string in a fresh context (None: no WebGL, so texImage2D reports NoWebGL)."""
+        with self.context() as ctx:
+            if page_url != BLANK:
+                ctx.open(page_url)
+            return ctx.webgl_renderer()
+
     def __repr__(self) -> str:
         state = f"{self.version or '?'}, started" if self._started else "stopped"
         return f"<{type(self).__name__} {state}>"
 
 
-__all__ = ["BLANK", "DEFAULT_TIMEOUT_MS", "Engine", "EngineContext", "EngineError", "EngineSettings",
-           "EngineUnavailable", "GRACE_MS", "PAGE_JS", "executable", "find_executable", "missing_executable",
-           "page_script"]
+__all__ = ["BLANK", "DEFAULT_TIMEOUT_MS", "BrowserUnavailable", "Engine", "EngineContext", "EngineError",
+           "EngineSettings", "EngineUnavailable", "GRACE_MS", "PAGE_JS", "ScenarioRunner", "executable",
+           "find_executable", "missing_executable", "page_script"]

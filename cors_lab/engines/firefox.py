@@ -16,7 +16,9 @@ Measured here (Firefox ESR 153.8.0 from Debian, marionette-driver 3.7.1, 2 cores
   clearing 20-70 ms; a whole scenario (isolation, navigation, injection, trial) median 260-470 ms
   at load average 2-12 (Chromium's fresh context in the same runs: 390-630 ms). ``isolation=
   "restart"`` starts a new Firefox on a new profile per scenario (median 5.9-8.1 s each) and exists
-  to check the cheap way against.
+  to check the cheap way against. `Engine.runner()` skips both: ``Services.cookies.removeAll()``
+  (8-17 ms) between scenarios; navigation (110-250 ms at load average 7-15, the biggest cost: an
+  image document is slower to "load" than a 404 page) + injection and trial in one script call.
 - Third parties, with Firefox's defaults (cookieBehavior 5, Total Cookie Protection): a cookie set
   by a cross-site image response is stored in that top-level site's partition and sent back to the
   same third party, but not at a first-party visit; a first-party ``SameSite=None`` cookie is not
@@ -211,11 +213,11 @@ class FirefoxContext(EngineContext):
         except errors.MarionetteException as e:
             raise EngineError(f"Firefox page script {command!r} failed: {type(e).__name__}: {e}") from e
 
-    def _console_reset(self) -> None:
-        self.browser.chrome("console-reset")
+    def _console_take(self) -> list[dict[str, str]]:
+        return list(self.browser.chrome("console-take") or [])
 
-    def _console_read(self) -> list[dict[str, str]]:
-        return list(self.browser.chrome("console-read") or [])
+    def _forget_cookies(self) -> bool:
+        return self.browser.chrome("forget-cookies") == 0
 
     def close(self) -> None:
         self.engine._context_closed(self)
@@ -319,8 +321,10 @@ class FirefoxEngine(Engine):
             storage_partitioning="State Partitioning (on with cookieBehavior 5): third-party cookies, storage "
                                  "and caches keyed by top-level site; measured for cookies, and a cross-site "
                                  "iframe's localStorage works",
-            isolation=("one browser; before each scenario: about:blank, then Services.clearData CLEAR_ALL"
-                       if self.isolation == "clear" else "a new Firefox on a new profile per scenario"),
+            isolation=("fresh: one browser; about:blank, then Services.clearData CLEAR_ALL"
+                       if self.isolation == "clear" else "fresh: a new Firefox on a new profile")
+                      + "; runner(): Services.cookies.removeAll() before each scenario, a fresh context after "
+                        "storage writes, unique URLs per scenario",
             display=("headless (MOZ_HEADLESS): no WebGL" if self.headless else
                      f"Xvfb {self._xvfb.display}" if self._xvfb else f"X display {self.display}"),
             changed={**{k: PREF_WHY.get(k, repr(v)) for k, v in self.prefs.items()},

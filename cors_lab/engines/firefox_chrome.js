@@ -1,12 +1,14 @@
 // cors-lab engines, Firefox only: the privileged side, run in Marionette's chrome context.
-// Owns: clearing every kind of site data between scenarios, Firefox's console (where its CORS
-// explanations go) and reading preferences back. Must not: change a preference.
+// Owns: clearing every kind of site data for a fresh context, deleting cookies between scenarios,
+// Firefox's console (where its CORS explanations go) and reading preferences back. Must not: change a
+// preference.
 //
 // Executed as an asynchronous WebDriver script BODY: arguments = [command, payload, done].
 //   ["clear"]                    Services.clearData CLEAR_ALL: caches (HTTP, image, preflight, auth),
-//                                cookies, DOM storage, HSTS, permissions... -> the flags that failed (0)
-//   ["console-reset"]            forget the console messages so far
-//   ["console-read"]             [{type, text, url, category}] from web content since the last reset
+//                                cookies, DOM storage, HSTS, permissions... and the console -> the flags
+//                                that failed (0)
+//   ["forget-cookies"]           every cookie, partitioned ones included (Services.cookies.removeAll)
+//   ["console-take"]             [{type, text, url, category}] from web content since the last take; forgotten
 //   ["prefs", {names}]           {name: value | null}
 // Spec of the service: https://searchfox.org/mozilla-esr153/source/toolkit/components/cleardata/nsIClearDataService.idl
 const [command, payload, done] = arguments;
@@ -37,12 +39,15 @@ function prefs(names) {
 
 try {
   if (command === "clear") {
-    Services.clearData.deleteData(Ci.nsIClearDataService.CLEAR_ALL, { onDataDeleted: (failed) => done(failed) });
-  } else if (command === "console-reset") {
     Services.console.reset();
-    done(null);
-  } else if (command === "console-read") {
-    done(consoleRead());
+    Services.clearData.deleteData(Ci.nsIClearDataService.CLEAR_ALL, { onDataDeleted: (failed) => done(failed) });
+  } else if (command === "forget-cookies") {
+    Services.cookies.removeAll();
+    done(Services.cookies.cookies.length);
+  } else if (command === "console-take") {
+    const taken = consoleRead();
+    Services.console.reset();
+    done(taken);
   } else if (command === "prefs") {
     done(prefs(payload.names));
   } else {

@@ -1,16 +1,18 @@
-// cors-lab engines: the page side every WebDriver-driven engine runs (Firefox via Marionette, WebKitGTK
-// via WebKitWebDriver). Owns: making trial.js callable in a lab page or in an opaque-origin sandboxed
-// srcdoc frame, asking it for one trial, and evaluating a function with one argument (as Playwright's
-// page.evaluate does). Must not: decide anything, or wait without a timeout.
+// cors-lab engines: the page side every engine runs (Chromium via Playwright, Firefox via Marionette,
+// WebKitGTK via WebKitWebDriver). Owns: making trial.js callable in a lab page or in an opaque-origin
+// sandboxed srcdoc frame, asking it for one trial, and evaluating a function with one argument (as
+// Playwright's page.evaluate does). Must not: decide anything, or wait without a timeout.
 //
 // Executed as an asynchronous WebDriver script BODY (not a function): arguments = [command, payload,
-// done], where done is the driver's callback. Every command calls done exactly once with a JSON value;
-// failures come back as {error: "..."}, never as a thrown exception.
+// done], where done is the driver's callback (playwright.js calls it the same way). Every command calls
+// done exactly once with a JSON value; failures come back as {error: "..."}, never as a thrown exception.
 //
 //   ["inject",       {source}]                    trial.js into the top document (unless already there)
 //   ["open-sandbox", {source, waitMs}]            a <iframe sandbox="allow-scripts" srcdoc> running trial.js
-//   ["trial",        {spec, opaque, waitMs}]      one trial, in the page or in the sandboxed frame
+//   ["trial",        {spec, opaque, waitMs, source?}]   one trial, in the page or in the sandboxed frame;
+//                                                 with source, trial.js is injected first (one round trip)
 //   ["evaluate",     {fn, arg}]                   (fn)(arg) in the page; -> {value}
+//   ["webgl-renderer", {}]                        -> {value: the WebGL renderer string, or null: no WebGL}
 //
 // `window`, not globalThis: Marionette runs scripts without a sandbox in a scope whose globalThis is not
 // the page's, while `window` is the page's own window in both drivers.
@@ -22,10 +24,14 @@ function frameNamed() {
   return win.document.getElementById("cors-lab-sandbox");
 }
 
-function inject({ source }) {
+function ensureTrial(source) {
   // An indirect eval in the page's realm defines corsLabTrial on the page's own global. A page that
   // loaded trial.js itself (the lab's /probe page, whose CSP forbids eval) already has it.
   if (typeof win.corsLabTrial !== "function") win.eval(source);
+}
+
+function inject({ source }) {
+  ensureTrial(source);
   done({ origin: String(win.origin) });
 }
 
@@ -47,9 +53,12 @@ function openSandbox({ source, waitMs }) {
     }
   }
   win.addEventListener("message", onReady);
+  // trial.js's one responder answers this page's origin only (when it has one: about:blank's is opaque
+  // too) and announces itself with cors-lab-ready.
+  const parentOrigin = /^https?:$/.test(win.location.protocol) ? win.location.origin : null;
   const script = source.replace(/<\/script/gi, "<\\/script");
   frame.srcdoc = "<!doctype html><meta charset=utf-8><title>cors-lab sandbox</title><script>" + script +
-    "\ncorsLabAnswerMessages(); parent.postMessage({type: 'cors-lab-ready'}, '*');</" + "script>";
+    `\ncorsLabServe({ parentOrigin: ${JSON.stringify(parentOrigin)} });</` + "script>";
   (win.document.body || win.document.documentElement).appendChild(frame);
 }
 
@@ -73,8 +82,9 @@ function askSandbox({ spec, waitMs }) {
   frame.contentWindow.postMessage({ type: "cors-lab-trial", id, spec }, "*");
 }
 
-function trial({ spec, opaque, waitMs }) {
+function trial({ spec, opaque, waitMs, source }) {
   if (opaque) return askSandbox({ spec, waitMs });
+  if (source) ensureTrial(source);
   if (typeof win.corsLabTrial !== "function") return done({ error: "trial.js is not in this page: inject first" });
   win.corsLabTrial(spec).then(done, fail);
 }
@@ -86,7 +96,14 @@ function evaluate({ fn, arg }) {
     .then((value) => done({ value: value === undefined ? null : value }), fail);
 }
 
-const COMMANDS = { inject, "open-sandbox": openSandbox, trial, evaluate };
+function webglRenderer() {
+  const gl = win.document.createElement("canvas").getContext("webgl");
+  if (!gl) return done({ value: null });
+  const info = gl.getExtension("WEBGL_debug_renderer_info");
+  done({ value: info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER) });
+}
+
+const COMMANDS = { inject, "open-sandbox": openSandbox, trial, evaluate, "webgl-renderer": webglRenderer };
 try {
   if (!Object.prototype.hasOwnProperty.call(COMMANDS, command)) throw new TypeError(`unknown command ${command}`);
   COMMANDS[command](payload || {});

@@ -11,7 +11,7 @@ from cors_lab.servers import Lab
 
 @pytest.fixture(scope="module", params=ENGINE_NAMES)
 def engine(request):
-    """A started engine (Firefox ESR, WebKitGTK); skips with the reason and install command when missing."""
+    """A started engine (Chromium, Firefox ESR, WebKitGTK); skips with the reason and install command when missing."""
     reason = unavailable_reason(request.param)
     if reason:
         pytest.skip(reason)

@@ -1,4 +1,4 @@
-"""cors_lab.engines: Firefox ESR and WebKitGTK run trial.js over the lab's real servers.
+"""cors_lab.engines: Chromium, Firefox ESR and WebKitGTK run trial.js over the lab's real servers.
 
 Every browser test runs once per engine (the ``engine`` fixture) and is skipped with the reason and
 the install command where that engine is missing. The lab's request log is the witness for what
@@ -8,10 +8,9 @@ reached the network.
 import pytest
 
 from cors_lab.engines import ENGINE_NAMES, EngineError, engine_class, unavailable_reason
-from cors_lab.engines.base import EngineSettings, EngineUnavailable
+from cors_lab.engines.base import BrowserUnavailable, EngineSettings, EngineUnavailable
 from cors_lab.errors import UsageError
-from cors_lab.harness import BrowserUnavailable, Scenario
-from cors_lab.trial import TRIAL_OPERATIONS
+from cors_lab.trial import TRIAL_OPERATIONS, Trial as Scenario
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +33,7 @@ def test_unknown_engine_name_is_a_usage_error():
 
 @pytest.mark.parametrize("name", ENGINE_NAMES)
 def test_missing_browser_is_reported_with_the_install_command(name, monkeypatch, tmp_path):
-    env = {"firefox": "CORS_LAB_FIREFOX", "webkit": "CORS_LAB_WEBKIT_DRIVER"}[name]
+    env = {"chromium": "CORS_LAB_CHROMIUM", "firefox": "CORS_LAB_FIREFOX", "webkit": "CORS_LAB_WEBKIT_DRIVER"}[name]
     monkeypatch.setenv(env, str(tmp_path / "missing"))
     reason = unavailable_reason(name)
     assert reason and env in reason and "apt-get install" in reason
@@ -177,6 +176,52 @@ def test_run_sequence_shares_the_cache_and_run_does_not(engine, lab):
     assert len(requests_for(lab, "seq")) == 1
     engine.run([Scenario(url, "anonymous"), Scenario(url, "anonymous")], page_url=page(lab, "s"))
     assert len(requests_for(lab, "seq")) == 3
+
+
+def test_runner_reuses_one_context_and_deletes_cookies_between_scenarios(engine, lab):
+    """runner(): the login cookie of one scenario is not sent in the next, though the context is reused."""
+    with engine.runner() as runner:
+        runner.run([Scenario(lab.site.url("picture.png", nonce="run-cookie-1"))],
+                   page_url=lab.site.login_url("alice", nonce="run-cookie-page"))
+        runner.run([Scenario(lab.site.url("picture.png", nonce="run-cookie-2"))], page_url=page(lab, "run-cookie"))
+        assert runner.fresh_contexts == 1, "the cheap isolation made a new context"
+    [first] = requests_for(lab, "run-cookie-1")
+    [second] = requests_for(lab, "run-cookie-2")
+    assert first.cookies == {"cors_lab_user": "alice"}  # the control: the login took
+    assert second.cookies == {}, "the login cookie leaked into the next scenario"
+
+
+def test_runner_replaces_a_context_whose_storage_was_written(engine, lab):
+    with engine.runner() as runner:
+        runner.run([Scenario(lab.site.url("picture.png", nonce="run-store-1"))], page_url=page(lab, "run-store"))
+        assert runner.context.evaluate(STORE, ["cors-lab-run", "kept"]) == "kept"
+        runner.run([Scenario(lab.site.url("picture.png", nonce="run-store-2"))], page_url=page(lab, "run-store"))
+        stored = runner.context.evaluate(STORE, ["cors-lab-run", None])
+        assert runner.fresh_contexts == 2
+    assert stored is None, "localStorage leaked into the next scenario"
+
+
+def test_runner_keeps_the_cache_so_every_scenario_needs_its_own_urls(engine, lab):
+    """The control for the runner's cache isolation: the same URL IS served from the cache across
+    scenarios (so conformance gives every scenario its own URLs), unless a scenario asks for fresh."""
+    url = lab.cdn.url("picture.png", acao="*", cache="max-age=3600", nonce="run-cache")
+    with engine.runner() as runner:
+        for _ in range(2):
+            [out] = runner.run([Scenario(url, "anonymous")], page_url=page(lab, "rc"))
+            assert out.verdict == ("load", "ok", None)
+        assert len(requests_for(lab, "run-cache")) == 1
+        runner.run([Scenario(url, "anonymous")], page_url=page(lab, "rc"), fresh=True)
+    assert len(requests_for(lab, "run-cache")) == 2
+
+
+def test_runner_opaque_page_inside_a_lab_page(engine, lab):
+    """An opaque-origin scenario in a reused context: the sandboxed frame sits in a lab page."""
+    with engine.runner() as runner:
+        runner.run([Scenario(lab.site.url("picture.png", nonce="run-op-0"))], page_url=page(lab, "run-op"))
+        [out] = runner.run([Scenario(lab.cdn.url("picture.png", acao="*", nonce="run-op-1"), "anonymous")],
+                           page_url="null", top_url=page(lab, "run-op-top"))
+    assert out.page == "null" and out.verdict == ("load", "ok", None)
+    assert [r.origin for r in requests_for(lab, "run-op-1")] == ["null"]
 
 
 # --- Nothing hangs -----------------------------------------------------------------------------------
