@@ -137,8 +137,10 @@ class EngineContext(abc.ABC):
         self.created_ms = 0.0
         self.dirty = False
         self.hosts: set[str] = set()  # hosts of the pages opened (where a page could have set cookies)
-        self._inject = False  # trial.js still to be injected (with the next trial: one round trip)
         self.on_blank = True  # the tab shows about:blank (a new tab's first document, or navigated there)
+        self.document: str | None = None  # the URL the current document has (after any replaceState)
+        self._has_trial = False  # trial.js is defined in the current (top) document
+        self._rename: str | None = None  # history.replaceState to this URL with the next script call
 
     # -- driver primitives -------------------------------------------------------------------------
 
@@ -173,13 +175,16 @@ class EngineContext(abc.ABC):
         """
         return not self.dirty and self._forget_cookies()
 
-    def open(self, page_url: str, *, top_url: str | None = None) -> dict[str, float]:
+    def open(self, page_url: str, *, top_url: str | None = None, navigate: bool = True) -> dict[str, float]:
         """Make the trial callable on ``page_url``'s origin, or in an opaque-origin page for ``"null"``.
 
         ``page_url`` is any URL on the page's origin (an image or a 404 page will do: only its origin
-        matters); ``"null"`` is a ``<iframe sandbox="allow-scripts" srcdoc>`` inside ``top_url``
-        (default: about:blank, the tab's first document when it has not navigated yet). trial.js itself
-        is injected with the first trial (the same round trip).
+        and, for the Referer, its URL matter); ``"null"`` is a ``<iframe sandbox="allow-scripts"
+        srcdoc>`` inside ``top_url`` (default: about:blank, the tab's first document when it has not
+        navigated yet). ``navigate`` False, when the current document has the page's origin already,
+        gives that document the page's URL with ``history.replaceState`` instead of loading it (the
+        Referer's source is the document's URL; nothing else of the page is used), with the next
+        script call. trial.js itself is injected with the first trial (the same round trip).
         Returns {"navigate_ms", "inject_ms"}.
         """
         grace = self.engine.timeout_ms + GRACE_MS
@@ -188,24 +193,31 @@ class EngineContext(abc.ABC):
         host = urlsplit(target).hostname
         if host:
             self.hosts.add(host)
+        if not navigate and target != BLANK and self.document and _origin(self.document) == _origin(target):
+            self._rename = target
         # A new tab's first document is about:blank already. Chromium treats a *navigated* about:blank
         # as a public, non-secure page (Local Network Access), whose frames may not load loopback
         # images, unlike the first one: reused contexts should give a top_url on the lab's origin.
-        if target != BLANK or not self.on_blank:
+        elif target != BLANK or not self.on_blank:
             self._goto(target, timeout_ms=grace)
+            self._has_trial, self._rename = False, None
         self.on_blank = target == BLANK
+        self.document = None if target == BLANK else target
         t1 = time.perf_counter()
         if page_url == "null":
-            answer = self._script("open-sandbox", {"source": self.engine.trial_js, "waitMs": GRACE_MS},
+            answer = self._script("open-sandbox", self._with_rename({"source": self.engine.trial_js, "waitMs": GRACE_MS}),
                                   timeout_ms=2 * GRACE_MS)
             if not isinstance(answer, dict) or "error" in answer:
                 raise EngineError(f"{self.engine.name} could not prepare the page {page_url!r}: {answer!r}")
-            self.opaque, self._inject = True, False
-        else:
-            self.opaque, self._inject = False, True
+        self.opaque = page_url == "null"
         self.ready_on = page_url
         t2 = time.perf_counter()
         return {"navigate_ms": (t1 - t0) * 1000, "inject_ms": (t2 - t1) * 1000}
+
+    def _with_rename(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if self._rename:
+            payload["url"], self._rename = self._rename, None
+        return payload
 
     def trial(self, scenario: Trial | Mapping[str, Any], *, timing: Mapping[str, float] | None = None,
               t_start: float | None = None) -> Outcome:
@@ -215,8 +227,8 @@ class EngineContext(abc.ABC):
         s = as_trial(scenario)
         t_start = time.perf_counter() if t_start is None else t_start
         timeout_ms = s.timeout_ms if s.timeout_ms is not None else self.engine.timeout_ms
-        payload: dict[str, Any] = {"spec": s.spec(timeout_ms), "opaque": self.opaque, "waitMs": timeout_ms + GRACE_MS}
-        if self._inject:
+        payload = self._with_rename({"spec": s.spec(timeout_ms), "opaque": self.opaque, "waitMs": timeout_ms + GRACE_MS})
+        if not self.opaque and not self._has_trial:
             payload["source"] = self.engine.trial_js
         if s.operation == "localStorage":
             self.dirty = True  # the guide's save writes this origin's localStorage
@@ -225,7 +237,7 @@ class EngineContext(abc.ABC):
         t1 = time.perf_counter()
         if not isinstance(result, dict) or "error" in result:
             raise EngineError(f"trial.js failed in {self.engine.name} for {s}: {result!r}")
-        self._inject = False
+        self._has_trial = self._has_trial or not self.opaque
         console = self._console_take()
         if result.get("load") == "error" and not console and self.engine.has_console:
             # An engine's CORS explanation may reach its console just after the error event; one beat.
@@ -249,7 +261,7 @@ class EngineContext(abc.ABC):
         """
         self.dirty = True
         wait = (timeout_ms or self.engine.timeout_ms) + GRACE_MS
-        answer = self._script("evaluate", {"fn": fn, "arg": arg}, timeout_ms=wait)
+        answer = self._script("evaluate", self._with_rename({"fn": fn, "arg": arg}), timeout_ms=wait)
         if not isinstance(answer, dict) or "error" in answer:
             raise EngineError(f"evaluate failed in {self.engine.name}: {answer!r}")
         return answer["value"]
@@ -260,6 +272,11 @@ class EngineContext(abc.ABC):
         if not isinstance(answer, dict) or "error" in answer:
             raise EngineError(f"{self.engine.name} could not ask for WebGL: {answer!r}")
         return answer["value"]
+
+
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port
 
 
 class ScenarioRunner:
@@ -297,8 +314,14 @@ class ScenarioRunner:
         return ctx, (time.perf_counter() - t0) * 1000
 
     def run(self, trials: Iterable[Trial | Mapping[str, Any]], *, page_url: str, top_url: str | None = None,
-            fresh: bool = False) -> list[Outcome]:
-        """One scenario: its trials in order, one new document each, isolated from the scenarios before."""
+            fresh: bool = False, navigate: bool = True) -> list[Outcome]:
+        """One scenario: its trials in order, isolated from the scenarios before.
+
+        ``navigate`` True loads ``page_url`` (or ``top_url``) for every trial; False reuses the
+        current document when it has that origin, renamed to the page's URL (see `EngineContext.open`):
+        what a page that only has to *be* on an origin needs, several times cheaper. A page whose
+        loading matters (a login page setting a cookie) needs ``navigate`` True.
+        """
         items = [as_trial(t) for t in trials]
         t_start = time.perf_counter()
         ctx, isolation_ms = self._context(fresh=fresh)
@@ -306,7 +329,7 @@ class ScenarioRunner:
         for i, trial in enumerate(items):
             t0 = t_start if i == 0 else time.perf_counter()
             timing = {"isolation_ms": isolation_ms if i == 0 else 0.0}
-            timing.update(ctx.open(page_url, top_url=top_url))
+            timing.update(ctx.open(page_url, top_url=top_url, navigate=navigate))
             out.append(ctx.trial(trial, timing=timing, t_start=t0))
         return out
 

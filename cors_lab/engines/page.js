@@ -14,6 +14,9 @@
 //   ["evaluate",     {fn, arg}]                   (fn)(arg) in the page; -> {value}
 //   ["webgl-renderer", {}]                        -> {value: the WebGL renderer string, or null: no WebGL}
 //
+// Any payload may carry {url}: the top document first takes that (same-origin) URL with
+// history.replaceState, without loading anything (the Referer's source is the document's URL).
+//
 // `window`, not globalThis: Marionette runs scripts without a sandbox in a scope whose globalThis is not
 // the page's, while `window` is the page's own window in both drivers.
 const [command, payload, done] = arguments;
@@ -106,6 +109,7 @@ function webglRenderer() {
 const COMMANDS = { inject, "open-sandbox": openSandbox, trial, evaluate, "webgl-renderer": webglRenderer };
 try {
   if (!Object.prototype.hasOwnProperty.call(COMMANDS, command)) throw new TypeError(`unknown command ${command}`);
+  if (payload && payload.url) win.history.replaceState(null, "", payload.url);
   COMMANDS[command](payload || {});
 } catch (e) {
   fail(e);

@@ -64,6 +64,7 @@ BROWSER_GLOBS = ("/usr/lib/*/webkit2gtk-4.1/MiniBrowser", "/usr/lib/*/webkitgtk-
 INSTALL = "apt-get install -y webkit2gtk-driver xvfb && pip install selenium"
 COOKIE_POLICIES = ("always", "never", "no-third-party")
 _SESSION_WAIT_S = 60
+COOKIE_WAIT_S = 2.0  # how long forget_cookies waits for WebKit's cookie store to be empty
 
 
 def find_driver() -> str | None:
@@ -123,6 +124,14 @@ class WebKitContext(EngineContext):
             if self.hosts != {current}:
                 return False
             self.driver.delete_all_cookies()
+            # The deletion reaches the network process a little later: under load (average 15-20) a
+            # request right after it still carried the cookie, and a cookie set right after it was
+            # deleted too (measured). Wait until the store says it is empty.
+            deadline = time.monotonic() + COOKIE_WAIT_S
+            while self.driver.get_cookies():
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.01)
         except WebDriverException:
             return False
         self.hosts = set()

@@ -179,16 +179,19 @@ def test_run_sequence_shares_the_cache_and_run_does_not(engine, lab):
 
 
 def test_runner_reuses_one_context_and_deletes_cookies_between_scenarios(engine, lab):
-    """runner(): the login cookie of one scenario is not sent in the next, though the context is reused."""
+    """runner(): a login cookie is not sent in the next scenario, though the context is reused; and a
+    deletion never reaches into the scenario after it (logged in and out in turn, as the matrix does)."""
     with engine.runner() as runner:
-        runner.run([Scenario(lab.site.url("picture.png", nonce="run-cookie-1"))],
-                   page_url=lab.site.login_url("alice", nonce="run-cookie-page"))
-        runner.run([Scenario(lab.site.url("picture.png", nonce="run-cookie-2"))], page_url=page(lab, "run-cookie"))
+        for i in range(6):
+            login = i % 2 == 0
+            page_url = lab.site.login_url("alice", nonce=f"run-cookie-page{i}") if login else page(lab, f"rc{i}")
+            runner.run([Scenario(lab.site.url("picture.png", nonce=f"run-cookie-{i}x"))], page_url=page_url,
+                       navigate=login)
         assert runner.fresh_contexts == 1, "the cheap isolation made a new context"
-    [first] = requests_for(lab, "run-cookie-1")
-    [second] = requests_for(lab, "run-cookie-2")
-    assert first.cookies == {"cors_lab_user": "alice"}  # the control: the login took
-    assert second.cookies == {}, "the login cookie leaked into the next scenario"
+    for i in range(6):
+        [request] = requests_for(lab, f"run-cookie-{i}x")
+        expected = {"cors_lab_user": "alice"} if i % 2 == 0 else {}
+        assert request.cookies == expected, f"scenario {i}: {'the login did not hold' if expected else 'a cookie leaked'}"
 
 
 def test_runner_replaces_a_context_whose_storage_was_written(engine, lab):
@@ -212,6 +215,18 @@ def test_runner_keeps_the_cache_so_every_scenario_needs_its_own_urls(engine, lab
         assert len(requests_for(lab, "run-cache")) == 1
         runner.run([Scenario(url, "anonymous")], page_url=page(lab, "rc"), fresh=True)
     assert len(requests_for(lab, "run-cache")) == 2
+
+
+def test_runner_renames_the_document_instead_of_loading_it(engine, lab):
+    """navigate=False: the page's URL (the Referer's source) without a page load."""
+    with engine.runner() as runner:
+        for i in range(2):
+            runner.run([Scenario(lab.site.url("picture.png", nonce=f"run-rename-{i}x"))],
+                       page_url=page(lab, f"rn{i}"), navigate=False)
+    pages = [e.path for e in lab.log() if "page-rn" in e.path]
+    referers = [requests_for(lab, f"run-rename-{i}x")[0].referer for i in range(2)]
+    assert pages == ["/img/picture.png?nonce=page-rn0"], "the second page was loaded, not renamed"
+    assert referers == [page(lab, "rn0"), page(lab, "rn1")]
 
 
 def test_runner_opaque_page_inside_a_lab_page(engine, lab):
