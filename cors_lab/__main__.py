@@ -58,6 +58,31 @@ def _write(path: str, text: str) -> None:
     print(f"wrote {path}")
 
 
+def _compat(args: argparse.Namespace) -> int:
+    from . import compat, conformance
+    from .engines import ENGINE_NAMES
+
+    if not args.write:
+        print(compat.table(args.topic))
+        return 0
+    start = time.perf_counter()
+    runs = conformance.run_engines(ENGINE_NAMES, compat.scenarios(), parallel=not args.sequential)
+    problems = [f"{n}: {er.skipped or er.error}" for n, er in runs.items() if er.skipped or er.error]
+    disagreements = [f"{n}: {r.scenario.id}" for n, er in runs.items() for r in er.rows if not r.agrees]
+    disagreements += [f"{n}: {d}" for n, er in runs.items() for d in er.sequence_differences]
+    if problems:
+        print("Not written: the table comes from all three engines.\n" + "\n".join(problems), file=sys.stderr)
+        return 3
+    path = compat.write(compat.generate(runs))
+    print(compat.table(args.topic))
+    print(f"\nwrote {path} in {time.perf_counter() - start:.0f} s")
+    if disagreements:
+        print("An engine disagrees with its model profile (fix the profile, then run this again):\n"
+              + "\n".join(disagreements), file=sys.stderr)
+        return 1
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .servers import Lab
 
@@ -85,6 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     conf.add_argument("--no-chromium", action="store_true", help="the older name of --engine none")
     conf.add_argument("--quiet", action="store_true", help="no progress dots")
     conf.set_defaults(func=_conformance)
+    compat = sub.add_parser("compat", help="the browser-compatibility table (print it, or --write it from real runs)")
+    compat.add_argument("--write", action="store_true",
+                        help="run its scenarios and canvas sequences in Chromium, Firefox and WebKit and rewrite "
+                             "cors_lab/compat.json")
+    compat.add_argument("--topic", metavar="TEXT", help="only rows whose topic contains TEXT (cache, readback, ...)")
+    compat.add_argument("--sequential", action="store_true", help="one engine after another")
+    compat.set_defaults(func=_compat)
     serve = sub.add_parser("serve", help="start the lab's servers and print their origins")
     serve.add_argument("--host", default="127.0.0.1", choices=("127.0.0.1", "localhost"))
     serve.set_defaults(func=_serve)

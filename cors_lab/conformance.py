@@ -74,6 +74,7 @@ class Row:
     scenario: LabScenario
     engine: str = ""  # the real engine's name; "" when only the model and the kernel browser ran
     profile: str = DEFAULT_PROFILE  # the profile the model and the kernel browser predicted for
+    site: str = ""  # the lab's site origin: the page's (or, for an opaque page, the page around it)
     model: Outcome | None = None
     kernel: Outcome | None = None
     real: Outcome | None = None  # what the real engine did
@@ -235,7 +236,7 @@ def run(
 
 
 def _run_one(s: LabScenario, *, lab, runner, engine, profile: str, tags: tuple[str, str]) -> Row:
-    row = Row(s, engine=engine.name if engine is not None else "", profile=profile)
+    row = Row(s, engine=engine.name if engine is not None else "", profile=profile, site=lab.site.origin)
     ktag, etag = tags
     # The kernel browser, browsing as the profile.
     built = s.build(lab, ktag)
