@@ -610,6 +610,19 @@ read them. Each rule applied is in the canvas's log, with its link:
 for line in canvas.log:
     print("-", line)
 """),
+    md("""
+## Not every browser cleans alike
+
+`LabCanvas` and `predict` follow Chromium unless told otherwise. Firefox ESR and WebKitGTK keep a
+tainted canvas tainted after `canvas.width = ...`, and no engine cleans it on `ctx.reset()`, though
+current WPT expects both. Each engine has a profile in the model (`predict(..., engine="firefox")`);
+this table was measured in the three engines over the lab's servers (red: the engine departs from the
+standard; `python -m cors_lab compat --write` measures it again):
+"""),
+    code("""
+from cors_lab.compat import table
+table("cleans")
+"""),
 ]
 
 

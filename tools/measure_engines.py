@@ -115,16 +115,16 @@ def run_matrix(name: str, scenarios, lab: Lab) -> dict[str, Any]:
     records = []
     for row in rows:
         s = row.scenario
-        page_url = row.chromium.extra.get("page_url") if row.chromium else None
-        timing = row.chromium.extra.get("timing", {}) if row.chromium else {}
+        page_url = row.real.extra.get("page_url") if row.real else None
+        timing = row.real.extra.get("timing", {}) if row.real else {}
         records.append({
             "id": s.id, "tags": list(s.tags), "source": s.source, "page": s.page,
-            "engine": _verdict(row.chromium), "model": _verdict(row.model), "kernel": _verdict(row.kernel),
+            "engine": _verdict(row.real), "model": _verdict(row.model), "kernel": _verdict(row.kernel),
             "verdict_differences": row.verdict_differences, "request_differences": row.request_differences,
             "error": row.error,
-            "engine_requests": _with_referers(row.chromium_requests, lab, by_url, page_url),
+            "engine_requests": _with_referers(row.real_requests, lab, by_url, page_url),
             "kernel_requests": [{k: v for k, v in r.items() if k != "headers"} for r in row.kernel_requests],
-            "engine_ms": row.chromium_ms, "model_ms": row.model_ms, "kernel_ms": row.kernel_ms,
+            "engine_ms": row.real_ms, "model_ms": row.model_ms, "kernel_ms": row.kernel_ms,
             "timing": timing,
         })
     facts["rows"] = records
