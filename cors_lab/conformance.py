@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import render, sequences
@@ -29,7 +29,7 @@ from .browser import Browser, RawResponse, TransportError
 from .outcome import Outcome
 from .predict import predict
 from .scenarios import BuiltScenario, LabScenario, matrix
-from .spec.profiles import DEFAULT_PROFILE, PROFILES
+from .spec.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
 from .trial import Trial
 
 # Known, documented disagreements between an engine and its model profile: (engine, scenario id
@@ -87,6 +87,7 @@ class Row:
     kernel_ms: float = 0.0
     real_ms: float = 0.0
     error: str = ""
+    built: BuiltScenario | None = None  # the scenario as the model saw it (the engine's, else the kernel's)
 
     @property
     def verdict_differences(self) -> list[str]:
@@ -162,7 +163,7 @@ def _requests(lab, *, tag: str, client: str, page_url: str) -> list[dict]:
     return rows
 
 
-def _model(built: BuiltScenario, *, page: str, observed: list[dict], profile: str) -> tuple[Outcome, list[dict]]:
+def _model(built: BuiltScenario, *, page: str, observed: list[dict], profile: str | Profile) -> tuple[Outcome, list[dict]]:
     """predict() for ``profile`` over the responses an engine received, and the requests it predicts; a
     cache sequence replays them through the kernel browser's spec cache (the browser adds I/O only, so
     over a replay it *is* the model)."""
@@ -175,7 +176,7 @@ def _model(built: BuiltScenario, *, page: str, observed: list[dict], profile: st
     return out, [_as_dict(h, page) for h in out.requests]
 
 
-def _replay(built: BuiltScenario, *, page: str, observed: list[dict], profile: str) -> tuple[Outcome, list[dict]]:
+def _replay(built: BuiltScenario, *, page: str, observed: list[dict], profile: str | Profile) -> tuple[Outcome, list[dict]]:
     s = built.scenario
     queue = list(observed)
     body = get_asset(s.asset).body
@@ -274,10 +275,28 @@ def _run_one(s: LabScenario, *, lab, runner, engine, profile: str, tags: tuple[s
         row.error = row.error or f"model could not run: {type(err).__name__}: {err}"
     row.model_ms = (time.perf_counter() - t0) * 1000
     if observed and row.model is not None:
+        row.built = chosen
         row.spec, row.spec_requests = _model(chosen, page=_page(chosen), observed=observed, profile="spec")
     if row.model is None and not row.error:
         row.error = "no request reached the server, so there is no response for the model"
     return row
+
+
+def deviations_shown(row: Row) -> list[str]:
+    """The deviations of ``row``'s profile this scenario shows: each one without which the model, over the
+    same responses, would predict another verdict or other requests (Origin, cookies, Referer, Sec-Fetch-*)."""
+    if row.built is None or row.model is None:
+        return []
+    profile = get_profile(row.profile)
+    observed = row.real_requests if row.real is not None else row.kernel_requests
+    page = _page(row.built)
+    shown = []
+    for d in profile.deviations:
+        without = replace(profile, deviations=tuple(x for x in profile.deviations if x is not d))
+        out, reqs = _model(row.built, page=page, observed=observed, profile=without)
+        if _verdict(out) != _verdict(row.model) or _requests_text(reqs) != _requests_text(row.model_requests):
+            shown.append(d.name)
+    return shown
 
 
 # --- Several engines ----------------------------------------------------------------------------------
@@ -456,7 +475,8 @@ def _verdict(o: Outcome | None) -> str:
 
 
 def _requests_text(reqs: list[dict]) -> str:
-    return "; ".join(" ".join(f"{k}={r.get(k)}" for k in ("origin", "cookies", "Sec-Fetch-Site", "Sec-Fetch-Mode"))
+    return "; ".join(" ".join(f"{k}={r.get(k)}" for k in ("origin", "cookies", "referer", "Sec-Fetch-Site",
+                                                          "Sec-Fetch-Mode", "Sec-Fetch-Dest"))
                      for r in reqs)
 
 
@@ -476,6 +496,7 @@ def html_report(rows_or_runs: list[Row] | Mapping[str, EngineRun]) -> str:
                 order.append(r.scenario)
             by_id[r.scenario.id][name] = r
     body = []
+    shown: dict[tuple[str, str], list[str]] = {}  # (engine, deviation) -> the scenarios that show it
     for s in order:
         cells = by_id[s.id]
         first = next(iter(cells.values()))
@@ -491,12 +512,17 @@ def html_report(rows_or_runs: list[Row] | Mapping[str, EngineRun]) -> str:
                 row.append("—")
                 continue
             verdict, reqs = seen[name]
-            marks = (["differs"] if differ else []) + (["not the standard"] if (verdict, reqs) != (spec, spec_reqs) else [])
+            off = (verdict, reqs) != (spec, spec_reqs)
+            marks = (["differs"] if differ else []) + (["not the standard"] if off else [])
+            why = deviations_shown(r) if off else []
+            for d in why:
+                shown.setdefault((name, d), []).append(s.id)
             problems = "; ".join(r.problems)
             title = f"requests: {reqs}" + (f" | model disagrees: {problems}" if problems else "")
             style = "background:#fdecea" if problems else "background:#fff4d6" if "differs" in marks else \
                 "background:#eef3ff" if marks else ""
             tail = f"<br><small>{html.escape(', '.join(marks))}</small>" if marks else ""
+            tail += "".join(f"<br><small><a href='#{name}-{d}'>{d}</a></small>" for d in why)
             row.append(f"<span title='{html.escape(title)}'>{html.escape(verdict)}</span>{tail}")
             row[-1] = f"{row[-1]}" if not style else f"<div style='{style}'>{row[-1]}</div>"
         row.append(html.escape(s.source))
@@ -528,4 +554,26 @@ def html_report(rows_or_runs: list[Row] | Mapping[str, EngineRun]) -> str:
                                          [html.escape(got[n] + marks[n]) for n in present]))
     seq_table = render.plain_table(["canvas sequence", "standard"] + list(present), seq_rows) if present else ""
     return render.report_page("cors-lab conformance", (
-        f"<h1>cors-lab conformance</h1><ul>{''.join(lines)}</ul>{legend}{table}<h2>Canvas sequences</h2>{seq_table}"))
+        f"<h1>cors-lab conformance</h1><ul>{''.join(lines)}</ul>{legend}{table}<h2>Canvas sequences</h2>{seq_table}"
+        f"{_deviations_html(present, shown)}"))
+
+
+def _deviations_html(present: Mapping[str, EngineRun], shown: Mapping[tuple[str, str], list[str]]) -> str:
+    """Each engine's named deviations from the standard (its model profile's), with their links and the
+    scenarios above that show them."""
+    parts = []
+    for name in present:
+        if name not in PROFILES:
+            continue
+        rows = []
+        for d in PROFILES[name].deviations:
+            ids = shown.get((name, d.name), [])
+            links = " ".join(f"<a href='{html.escape(u)}'>{html.escape(u.rsplit('/', 1)[-1] or u)}</a>" for u in d.links)
+            where = f"{len(ids)} scenario(s), e.g. <code>{html.escape(ids[0])}</code>" if ids else \
+                f"pinned by <code>{html.escape(d.pinned_by)}</code>" if d.pinned_by else ""
+            rows.append(f"<tr id='{name}-{d.name}'><td><b>{d.name}</b><br><small>{d.kind}</small></td>"
+                        f"<td>{html.escape(d.what)}</td><td>{html.escape(d.standard)}</td><td>{links}</td><td>{where}</td></tr>")
+        parts.append(f"<h3>{html.escape(name)} {html.escape(present[name].version)}</h3>"
+                     + render.plain_table(["deviation", "what the engine does", "what the standard says", "backed by",
+                                           "shown by"], rows))
+    return "<h2>Each engine's deviations from the standard</h2>" + "".join(parts) if parts else ""

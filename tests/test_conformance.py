@@ -96,6 +96,12 @@ def test_the_html_report_puts_engines_side_by_side_and_marks_differences(lab):
     assert "chromium 1" in page and "firefox 1" in page and "standard (spec profile)" in page
     # Chromium sends Origin on the same-origin crossorigin request, Firefox and the standard do not.
     assert "differs" in page and "not the standard" in page
+    # ... and the cell names the deviation that explains it, listed with its links; Firefox shows none here.
+    assert "<a href='#chromium-origin-on-same-origin-cors'>" in page
+    assert "<tr id='chromium-origin-on-same-origin-cors'>" in page and "whatwg/fetch/pull/1170" in page
+    assert "<a href='#firefox-" not in page
+    shown = {r.scenario.id: conformance.deviations_shown(r) for r in runs["chromium"].rows}
+    assert shown == {"op=getImageData/tainted": [], "cookies/co='anonymous'/site": ["origin-on-same-origin-cors"]}
 
 
 def test_known_deviations_name_an_engine_and_a_link():

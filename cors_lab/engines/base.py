@@ -40,6 +40,11 @@ DEFAULT_TIMEOUT_MS = 5000
 GRACE_MS = 5000
 # An opaque-origin page is a sandboxed srcdoc frame inside this top page unless the caller names one.
 BLANK = "about:blank"
+# Renames (history.replaceState) one document takes before the page is loaded afresh instead: WebKit
+# throws SecurityError "Attempt to use history.replaceState() more than 100 times per 10 seconds"
+# (measured in WebKitGTK 2.50 running the matrix alone; Firefox allows 200), and each new document
+# counts from zero.
+RENAMES_PER_DOCUMENT = 90
 
 
 class BrowserUnavailable(CorsLabError, RuntimeError):
@@ -141,6 +146,7 @@ class EngineContext(abc.ABC):
         self.document: str | None = None  # the URL the current document has (after any replaceState)
         self._has_trial = False  # trial.js is defined in the current (top) document
         self._rename: str | None = None  # history.replaceState to this URL with the next script call
+        self._renames = 0  # renames the current document has had
 
     # -- driver primitives -------------------------------------------------------------------------
 
@@ -193,14 +199,16 @@ class EngineContext(abc.ABC):
         host = urlsplit(target).hostname
         if host:
             self.hosts.add(host)
-        if not navigate and target != BLANK and self.document and _origin(self.document) == _origin(target):
+        if not navigate and target != BLANK and self.document and _origin(self.document) == _origin(target) \
+                and self._renames < RENAMES_PER_DOCUMENT:
             self._rename = target
+            self._renames += 1
         # A new tab's first document is about:blank already. Chromium treats a *navigated* about:blank
         # as a public, non-secure page (Local Network Access), whose frames may not load loopback
         # images, unlike the first one: reused contexts should give a top_url on the lab's origin.
         elif target != BLANK or not self.on_blank:
             self._goto(target, timeout_ms=grace)
-            self._has_trial, self._rename = False, None
+            self._has_trial, self._rename, self._renames = False, None, 0
         self.on_blank = target == BLANK
         self.document = None if target == BLANK else target
         t1 = time.perf_counter()

@@ -229,6 +229,20 @@ def test_runner_renames_the_document_instead_of_loading_it(engine, lab):
     assert referers == [page(lab, "rn0"), page(lab, "rn1")]
 
 
+def test_a_document_renamed_past_the_rate_limit_is_loaded_afresh(engine, lab):
+    """WebKit throws SecurityError after 100 history.replaceState calls in 10 s: past RENAMES_PER_DOCUMENT
+    renames the page is loaded again, so a fast run of the whole matrix never hits the limit."""
+    from cors_lab.engines.base import RENAMES_PER_DOCUMENT
+
+    count = RENAMES_PER_DOCUMENT + 20
+    with engine.context() as ctx:
+        for i in range(count):
+            ctx.open(page(lab, f"rl{i}x"), navigate=i == 0)
+            assert ctx.evaluate("() => location.href") == page(lab, f"rl{i}x")
+    loaded = [e.path for e in lab.log() if "page-rl" in e.path]
+    assert loaded == [f"/img/picture.png?nonce=page-rl{i}x" for i in (0, RENAMES_PER_DOCUMENT + 1)]
+
+
 def test_runner_opaque_page_inside_a_lab_page(engine, lab):
     """An opaque-origin scenario in a reused context: the sandboxed frame sits in a lab page."""
     with engine.runner() as runner:
