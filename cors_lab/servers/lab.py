@@ -85,7 +85,7 @@ class LabOrigin:
         result = answer(request, lab_origins=names)
         if result.delay:
             (wait or self._server.stop_event.wait)(result.delay)
-        result = framed(result, closing=request.closing)
+        result = framed(result, closing=request.closing, now=request.arrived + result.delay)
         entry = log_entry(request, server=self.label, status=result.status, headers=result.headers,
                           error=result.error, lab_origins=names)
         with self._log_lock:
