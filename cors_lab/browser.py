@@ -120,6 +120,7 @@ class Exchange:
     cache_why: str = ""
     elapsed_ms: float = 0.0
     error: str | None = None
+    validated: bool = False  # a 304 answered the revalidation: the stored response, updated, was used
 
 
 @dataclass(kw_only=True)
@@ -168,9 +169,10 @@ class LoadResult:
         for i, hop in enumerate(self.hops, 1):
             origin = "(absent)" if hop.request.origin is None else hop.request.origin
             where = "cache" if hop.from_cache else ("no response" if hop.status == 0 else str(hop.status))
+            where += " (revalidated: the stored response, updated by it)" if hop.validated else ""
             lines.append(f"  hop {i}: GET {hop.request.url}  Origin: {origin}  "
                          f"cookies: {'sent' if hop.request.cookies else 'not sent'}  -> {where}")
-            if hop.cache_why and hop.from_cache:
+            if hop.cache_why and (hop.from_cache or hop.validated):
                 lines.append(f"         {hop.cache_why}")
         return "\n".join(lines)
 
@@ -322,12 +324,25 @@ class Browser:
             return Exchange(sent, tuple(send), 0, (), elapsed_ms=(time.perf_counter() - t0) * 1000,
                             error=text), None
         ms = (time.perf_counter() - t0) * 1000
-        stored = self.cache.store(send, url, status=raw.status, response_headers=list(raw.headers),
+        revalidating = decision.action == "revalidate"
+        if raw.status == 304 and not revalidating:  # a 304 nobody asked for: nothing to freshen
+            return Exchange(sent, tuple(send), raw.status, raw.headers, False, "", ms), raw
+        # The cache is offered the request as the page made it: the validators above are the cache's
+        # own, and must not turn cache mode "default" into "no-store" as a page's would.
+        stored = self.cache.store(headers, url, status=raw.status, response_headers=list(raw.headers),
                                   response_time=self.clock(), request_time=now, top_level_site=self.origin,
                                   cache_mode=cache_mode, body=raw.body)
+        # Fetch, HTTP-network-or-cache fetch: "If the revalidatingFlag is set and forwardResponse's
+        # status is 304, then: 1. Update storedResponse's header list using forwardResponse's header
+        # list, as per the "Freshening Stored Responses upon Validation" chapter of HTTP Caching.
+        # 2. Set response to storedResponse. 3. Set response's cache state to "validated"."
+        # HTTP fetch then runs the CORS check on that response ("If request's response tainting is
+        # "cors" and a CORS check for request and response returns failure, then return a network
+        # error"): the stored response's headers, updated by the 304's, decide.
         if raw.status == 304 and stored.entry is not None:
             entry = stored.entry
-            raw = RawResponse(entry.status, tuple(entry.headers.items()), entry.body)
+            freshened = RawResponse(entry.status, tuple(entry.headers.items()), entry.body)
+            return Exchange(sent, tuple(send), 304, freshened.headers, False, stored.why, ms, validated=True), freshened
         return Exchange(sent, tuple(send), raw.status, raw.headers, False, stored.why, ms), raw
 
     def _cookie_header(self, url: str) -> str | None:

@@ -155,6 +155,53 @@ def test_cache_vary_origin_gotcha(lab, browser, vary, second_event, requests_mad
     assert browser.load_image(url, crossorigin="anonymous").event == "load"
 
 
+# --- Heuristic freshness and revalidation: the lab's pictures are files with validators ---------------
+
+
+@pytest.mark.parametrize(
+    "knobs, second_event, statuses, validated",
+    [
+        # No Cache-Control, a file dated 2025: fresh for 10% of its age (RFC 9111 4.2.2, Chromium's
+        # fraction), so the CORS load reuses the answer the plain load stored, without ACAO.
+        pytest.param({}, "error", [200], False, id="heuristic-fresh-reuses-and-fails"),
+        # Cache-Control: no-cache: revalidated; the 304 carries the rule's ACAO and updates the
+        # stored response, whose headers the CORS check then reads.
+        pytest.param({"cache": "no-cache"}, "load", [200, 304], True, id="no-cache-revalidates-304-passes"),
+        # A file modified just before the first request: a heuristic lifetime of 0 s.
+        pytest.param({"age": 0}, "load", [200, 304], True, id="new-file-revalidates-304-passes"),
+        # No validators at all: nothing to be fresh by, nothing to revalidate with: a whole new answer.
+        pytest.param({"validators": False}, "load", [200, 200], False, id="no-validators-refetches"),
+        pytest.param({"vary": "Origin"}, "load", [200, 200], False, id="vary-origin-misses"),
+    ],
+)
+def test_guide_rule_without_cache_settings(lab, browser, knobs, second_event, statuses, validated):
+    url = lab.cdn.url("picture.png", apache=True, nonce=True, **knobs)
+    first = browser.load_image(url)
+    second = browser.load_image(url, crossorigin="anonymous")
+    assert (first.event, second.event) == ("load", second_event), second
+    assert [e.status for e in lab.cdn.log] == statuses
+    assert second.hops[0].validated is validated and second.hops[0].from_cache is (len(statuses) == 1)
+    if validated:
+        sent = dict(second.hops[0].sent)
+        first_headers = dict(first.hops[0].headers)
+        assert sent["If-None-Match"] == first_headers["ETag"] and sent["If-Modified-Since"] == first_headers["Last-Modified"]
+        assert second.hops[0].status == 304 and "304 (revalidated" in str(second)
+        assert dict(second.hops[0].headers)["Access-Control-Allow-Origin"] == "*"
+        assert dict(second.hops[0].headers)["Content-Type"] == "image/png"  # kept from the stored 200
+        # The stored response now carries the 304's ACAO: a third, plain load reuses or revalidates it.
+        assert browser.load_image(url, crossorigin="anonymous").event == "load"
+
+
+def test_revalidation_is_stored_like_any_answer(lab, browser):
+    # The cache's own If-None-Match must not turn cache mode "default" into "no-store" (Fetch does
+    # that only for a request that was conditional before the cache saw it): the 304 freshens.
+    url = lab.cdn.url("picture.png", acao="*", cache="max-age=0", nonce=True)
+    browser.load_image(url, crossorigin="anonymous")
+    again = browser.load_image(url, crossorigin="anonymous")
+    assert again.hops[0].validated and "Freshened the stored response" in again.hops[0].cache_why
+    assert len(browser.cache) == 1
+
+
 # --- Failures end as an error event ------------------------------------------------------------------
 
 

@@ -101,6 +101,18 @@ __all__ = [
 
 FETCH_CACHE = "https://fetch.spec.whatwg.org/#http-network-or-cache-fetch"
 CHROMIUM_TRANSACTION = f"{CHROMIUM_NET}http/http_cache_transaction.cc"
+CHROMIUM_UPDATE = f"{CHROMIUM_NET}http/http_response_headers.cc"  # HttpResponseHeaders::Update
+
+# Headers a 304 does not replace in Chromium's stored response (kNonUpdatedHeaders and
+# kNonUpdatedHeaderPrefixes in CHROMIUM_UPDATE): "Some header prefixes mean "Don't copy this header
+# from a 304 response."" Content-Length is the RFC's own exception too.
+CHROMIUM_NOT_UPDATED = frozenset({
+    "connection", "proxy-connection", "keep-alive", "www-authenticate", "proxy-authenticate",
+    "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "content-location",
+    "content-md5", "etag", "content-encoding", "content-range", "content-type", "content-length",
+    "x-frame-options", "x-xss-protection",
+})
+CHROMIUM_NOT_UPDATED_PREFIXES = ("x-content-", "x-webkit-")
 
 # Request headers that make Fetch switch cache mode "default" to "no-store" (FETCH_CACHE, step
 # "If httpRequest's cache mode is "default" and httpRequest's header list contains ...").
@@ -525,8 +537,13 @@ class HTTPCache:
     def _freshen(
         self, key: str, mode: str, response: HeaderList, *, request_time: float, response_time: float
     ) -> StoreResult:
-        """Update the stored response with a 304's headers.
+        """Update the stored response with a 304's headers; the caller then uses it as the response.
 
+        Fetch, HTTP-network-or-cache fetch: "If the revalidatingFlag is set and forwardResponse's
+        status is 304, then: Update storedResponse's header list using forwardResponse's header
+        list, as per the "Freshening Stored Responses upon Validation" chapter of HTTP Caching. Set
+        response to storedResponse." So the CORS check that follows reads the updated headers: an
+        `Access-Control-Allow-Origin` the 304 carries is there, one it lacks keeps its stored value.
         Spec: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.4
         """
         entry = self._entries.get(key)
@@ -543,9 +560,11 @@ class HTTPCache:
         # Section 3.2: "the cache MUST add each header field in the provided response to the stored
         # response, replacing field values that are already present, with the following exceptions:
         # (...) The Content-Length header field."
+        # Deviation: Chromium keeps more of the stored headers than Content-Length
+        # (CHROMIUM_NOT_UPDATED: ETag, Content-Type, X-Content-Type-Options, ...); the model does too.
         updated = HeaderList(entry.headers)
         for name in dict.fromkeys(n.lower() for n, _ in response):
-            if name == "content-length":
+            if name in CHROMIUM_NOT_UPDATED or name.startswith(CHROMIUM_NOT_UPDATED_PREFIXES):
                 continue
             updated.delete(name)
             for original, value in response:
