@@ -83,7 +83,7 @@ def handler_class() -> type:
     class AssetHandler(JupyterHandler):
         """The kit's pictures, with URL-driven CORS headers, for pages with an opaque origin."""
 
-        def compute_etag(self) -> None:  # no ETag/304 dance: the same answer as the lab servers
+        def compute_etag(self) -> None:  # not tornado's ETag and 304s: the lab's own (`respond`)
             return None
 
         def check_xsrf_cookie(self) -> None:  # GET and HEAD only; nothing here changes state
@@ -118,7 +118,9 @@ def handler_class() -> type:
                 self._plain(400, str(err))
                 return
             # The lab servers' own response rules; no cookies are read (an opaque page sends none).
-            answer = respond("img", name, path=self.request.path, knobs=knobs, origin=self.request.headers.get("Origin"))
+            answer = respond("img", name, path=self.request.path, knobs=knobs, origin=self.request.headers.get("Origin"),
+                             if_none_match=self.request.headers.get("If-None-Match"),
+                             if_modified_since=self.request.headers.get("If-Modified-Since"))
             self._clear_jupyter_headers()
             self.set_status(answer.status, _phrase(answer.status))
             for header_name, value in answer.headers:

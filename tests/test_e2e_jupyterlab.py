@@ -318,8 +318,13 @@ def test_extension_serves_pictures_without_a_token(tmp_path):
                          allow_redirects=False)
         assert r.status_code == 200 and r.headers["Content-Type"] == "image/png"
         assert r.headers["Access-Control-Allow-Origin"] == "*" and r.headers["Vary"] == "Origin"
-        for absent in ("Set-Cookie", "Content-Security-Policy", "X-Content-Type-Options", "Etag"):
+        for absent in ("Set-Cookie", "Content-Security-Policy", "X-Content-Type-Options"):
             assert absent not in r.headers, absent
+        # The lab's validators, not tornado's: a revalidation gets the lab's 304, CORS headers kept.
+        assert r.headers["Last-Modified"] == "Wed, 01 Jan 2025 00:00:00 GMT" and r.headers["Etag"].count("-") == 2
+        again = requests.get(f"{base}/picture.png?acao=*&vary=Origin", headers={"Origin": "null", "If-None-Match": r.headers["Etag"]},
+                             timeout=10, allow_redirects=False)
+        assert again.status_code == 304 and again.headers["Access-Control-Allow-Origin"] == "*" and not again.content
         plain = requests.get(f"{base}/picture.png", timeout=10, allow_redirects=False)
         assert plain.status_code == 200 and "Access-Control-Allow-Origin" not in plain.headers
         assert plain.content == r.content
