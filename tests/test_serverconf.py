@@ -359,6 +359,10 @@ def test_url_form_equals_knob_form():
     [
         ({"acoa": "*"}, "Unknown knob"),
         ({"acao": "*\r\nX-Evil: 1"}, "line break"),
+        ({"acao": "a\x0bX-Injected: yes"}, "control character U+000B"),
+        ({"vary": "Origin\x7f"}, "control character U+007F"),
+        ({"url": "http://h:1/img/picture.png?ctype=a%1Fb"}, "control character U+001F"),
+        ({"name": "pic\x0bture.png"}, "file name"),
         ({"status": 700}, "200-599"),
         ({"status": 302}, "needs to="),
         ({"delay": 99}, "0 to 30"),

@@ -72,3 +72,14 @@ def test_every_knob_is_documented_in_the_table():
     page = KNOBS._repr_html_()
     assert page.startswith('<table class="cors-lab-knobs">') and all(f"<code>{n}</code>" in page for n in KNOBS)
     assert set(servers.__all__) <= set(dir(servers))
+
+
+@pytest.mark.parametrize("char", [chr(c) for c in [*range(0x01, 0x09), *range(0x0B, 0x0D), *range(0x0E, 0x20), 0x7F]])
+@pytest.mark.parametrize("knob", ["acao", "acac", "vary", "cache", "ctype"])
+def test_header_knobs_refuse_every_control_character_but_tab(knob, char):
+    with pytest.raises(UsageError, match=f"control character U\\+{ord(char):04X}"):
+        parse_knobs([(knob, f"a{char}b")])
+
+
+def test_header_knobs_keep_a_tab():
+    assert parse_knobs([("acao", "a\tb")]).acao == ("a\tb",)
