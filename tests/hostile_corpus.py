@@ -278,6 +278,8 @@ CASES: tuple[Case, ...] = (
     Case("log-growth", "5,000 requests with 60 kB query strings to one origin", "server", "log_growth", deadline=120),
     Case("slow-clients", "30 connections sending their headers one byte a second; a normal client meanwhile",
          "server", "slow_clients", deadline=60),
+    Case("slow-clients-past-cap", "200 such connections, past the 128-connection cap; a normal client meanwhile",
+         "server", "slow_clients_past_cap", deadline=60),
     Case("thread-start-fails", "starting a connection thread fails once ('can't start new thread')", "server",
          "thread_start_fails", deadline=30),
     Case("chunked-get", "a GET with Transfer-Encoding: chunked whose body is a second request", "server",
@@ -426,33 +428,42 @@ def log_growth(lab, *, count: int = 5000, size: int = 60_000) -> str:
 
 
 def slow_clients(lab, *, attackers: int = 30, seconds: float = 8.0) -> str:
-    """``attackers`` slowloris connections; meanwhile a normal client loads a picture again and again."""
+    """``attackers`` slowloris connections (one thread drives them all: a byte each per second, and a
+    new connection for every one the server hangs up); meanwhile a normal client loads a picture
+    again and again. What fraction of the normal requests were answered, and how fast."""
     import requests
 
     stop = threading.Event()
     port = lab.cdn.port
+    head = b"GET /img/picture.png HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100_000
+
+    def connect() -> list:
+        try:
+            return [socket.create_connection(("127.0.0.1", port), timeout=5), 0]
+        except OSError:
+            return [None, 0]
 
     def slowloris() -> None:
-        try:
-            conn = socket.create_connection(("127.0.0.1", port), timeout=5)
-        except OSError:
-            return
-        with conn:
-            for byte in b"GET /img/picture.png HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 1000:
-                if stop.wait(1.0):
-                    return
+        conns = [connect() for _ in range(attackers)]
+        while not stop.wait(1.0):
+            for conn in conns:
+                sock, sent = conn
                 try:
-                    conn.sendall(bytes([byte]))
-                except OSError:  # the server hung up on us (a header deadline): come back
-                    try:
-                        conn = socket.create_connection(("127.0.0.1", port), timeout=5)
-                    except OSError:
-                        return
+                    if sock is None:
+                        raise OSError
+                    sock.sendall(head[sent : sent + 1])
+                    conn[1] = sent + 1
+                except OSError:  # hung up on (a header deadline, or room made for others): come back
+                    if sock is not None:
+                        sock.close()
+                    conn[:] = connect()
+        for sock, _ in conns:
+            if sock is not None:
+                sock.close()
 
-    threads = [threading.Thread(target=slowloris, daemon=True) for _ in range(attackers)]
-    for t in threads:
-        t.start()
-    time.sleep(1.0)
+    attack = threading.Thread(target=slowloris, daemon=True)
+    attack.start()
+    time.sleep(1.5)
     latencies, failures = [], 0
     end = time.monotonic() + seconds
     with requests.Session() as session:
@@ -466,11 +477,16 @@ def slow_clients(lab, *, attackers: int = 30, seconds: float = 8.0) -> str:
             failures += not ok
             time.sleep(0.02)
     stop.set()
-    for t in threads:
-        t.join(5)
+    attack.join(10)
     latencies.sort()
+    server = lab.cdn._server
     return (f"{len(latencies) - failures}/{len(latencies)} normal requests answered; latency median "
-            f"{latencies[len(latencies) // 2]:.1f} ms, max {latencies[-1]:.1f} ms")
+            f"{latencies[len(latencies) // 2]:.1f} ms, max {latencies[-1]:.1f} ms; slow connections hung up on: "
+            f"{getattr(server, 'evicted', 'n/a')}, refused: {getattr(server, 'refused', 'n/a')}")
+
+
+def slow_clients_past_cap(lab, *, seconds: float = 8.0) -> str:
+    return slow_clients(lab, attackers=200, seconds=seconds)
 
 
 def thread_start_fails(lab) -> str:
@@ -552,7 +568,7 @@ def _stop_workers() -> None:
 
 
 # For the test suite: shorter deadlines (Case.quick_deadline) and smaller floods, the same attacks.
-QUICK_SERVER_ARGS = {"log_growth": {"count": 600}, "slow_clients": {"seconds": 4.0}}
+QUICK_SERVER_ARGS = {"log_growth": {"count": 600}, "slow_clients": {"seconds": 4.0}, "slow_clients_past_cap": {"seconds": 4.0}}
 
 
 def run_case(case_id: str, *, quick: bool = False) -> dict:

@@ -62,6 +62,7 @@ EXPECTED = {
     "huge-body": r"^error: the body is larger than 20 MiB$",
     "svg-bomb-served": r"^error: This SVG's filter id=\"f\" region would need",
     "slow-clients": r"^(\d+)/\1 normal requests answered",
+    "slow-clients-past-cap": r"^(\d+)/\1 normal requests answered",
     "thread-start-fails": r"^answers \[503, 200, 200, 200, 200, 200\]; lab\.cdn\.running=True$",
     "chunked-get": r"^statuses \['400'\]; smuggled request answered: False$",
     "control-char-knob": r"^status 400; control bytes in the head: none$",
