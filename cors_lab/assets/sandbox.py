@@ -9,6 +9,7 @@ saying which. Must not: decide any image rule (decoding.py does, inside the chil
 
 Where no worker can run (no ``os.fork``, as on Windows, or it cannot start), images are decoded in
 the calling process after one warning that says so, with the pixel limits but no memory limit.
+Where /proc/self/status is missing (macOS), the child keeps its deadline but gets no RLIMIT_AS.
 
     python -m cors_lab.assets.sandbox       # the worker itself: requests on stdin, answers on stdout
 """
