@@ -67,8 +67,8 @@ class DecodeError(CorsLabError, ValueError):
 
     The message names what the bytes look like instead (empty, an HTML page, a truncated PNG, a
     decompression bomb, an unsupported format) and the fix; ``kind`` is a short stable tag for tests
-    and widgets: "empty", "not-an-image", "truncated", "damaged", "too-large", "unsupported",
-    "svg-content-type".
+    and widgets: "empty", "not-an-image", "truncated", "damaged", "too-large", "too-slow" (the
+    decoder ran past its deadline), "unsupported", "svg-content-type".
     """
 
     def __init__(self, message: str = "", *, kind: str = "") -> None:

@@ -5,7 +5,11 @@ every port sits behind one origin and the lab's loopback servers are out of the 
 serves only ``cors_lab.assets`` pictures, with the lab servers' own URL knobs and response rules
 (``cors_lab.servers``), and answers without authentication: a sandboxed ``srcdoc`` iframe (origin
 ``null``) sends no cookies, so an authenticated URL would only redirect it to the login page. It must
-not serve anything else, read or set cookies, redirect, or need a token anywhere.
+not serve anything else, read or set cookies, redirect, or need a token anywhere. Because it answers
+on Jupyter's own origin, everything it sends that is not an image (its plain-text errors, a picture
+whose ``ctype`` knob names a non-image type) carries ``Content-Security-Policy: default-src 'none'``
+(and the errors ``X-Content-Type-Options: nosniff``), so no answer can run as a page there; bad input
+gets a one-line 400, never a 500 with a traceback in the server's log.
 
 Knobs here: ``acao``, ``acac``, ``vary``, ``cache``, ``apache``, ``status`` (no 3xx), ``ctype``,
 ``truncate``, ``nosniff``, ``nonce``. Not here: ``to`` (there is no second origin to send to),
@@ -27,7 +31,7 @@ from typing import Any
 from .errors import UsageError
 from .spec.fetch import REDIRECT_STATUSES
 
-__all__ = ["ASSET_ROUTE", "asset_path", "handler_class"]
+__all__ = ["ASSET_ROUTE", "NON_IMAGE_CSP", "asset_path", "handler_class", "is_image_type"]
 
 ASSET_ROUTE = "cors-lab/img/"  # under the server's base_url
 _NOT_HERE = {
@@ -36,6 +40,7 @@ _NOT_HERE = {
     "user": "there are no logins here",
     "samesite": "there are no logins here",
 }
+NON_IMAGE_CSP = "default-src 'none'"  # for every answer that is not an image: nothing in it may run or load
 # Headers Jupyter adds to every answer, removed so the picture's answer is exactly the lab servers'.
 _JUPYTER_DEFAULTS = (
     "Content-Security-Policy",
@@ -102,7 +107,13 @@ def handler_class() -> type:
             self.set_status(status, _phrase(status))
             self.set_header("Content-Type", "text/plain; charset=utf-8")
             self.set_header("Cache-Control", "no-store")
+            self.set_header("X-Content-Type-Options", "nosniff")
+            self.set_header("Content-Security-Policy", NON_IMAGE_CSP)
             self.finish(f"{status} {_phrase(status)}: {text}\n")
+
+        def write_error(self, status_code: int, **kwargs: Any) -> None:
+            # Whatever went wrong, a one-line answer: no traceback, no HTML page on Jupyter's origin.
+            self._plain(status_code, "the cors-lab extension could not answer this request.")
 
         def _clear_jupyter_headers(self) -> None:
             for header in _JUPYTER_DEFAULTS + tuple(self.settings.get("headers", {})):
@@ -118,13 +129,20 @@ def handler_class() -> type:
                 self._plain(400, str(err))
                 return
             # The lab servers' own response rules; no cookies are read (an opaque page sends none).
-            answer = respond("img", name, path=self.request.path, knobs=knobs, origin=self.request.headers.get("Origin"),
-                             if_none_match=self.request.headers.get("If-None-Match"),
-                             if_modified_since=self.request.headers.get("If-Modified-Since"))
+            try:
+                answer = respond("img", name, path=self.request.path, knobs=knobs,
+                                 origin=self.request.headers.get("Origin"),
+                                 if_none_match=self.request.headers.get("If-None-Match"),
+                                 if_modified_since=self.request.headers.get("If-Modified-Since"))
+            except Exception as err:  # noqa: BLE001 - a bug or a broken asset: one line, no traceback
+                self._plain(500, f"{type(err).__name__}: {err}")
+                return
             self._clear_jupyter_headers()
             self.set_status(answer.status, _phrase(answer.status))
             for header_name, value in answer.headers:
                 self.add_header(header_name, value)
+            if not is_image_type(answer.headers.get("Content-Type")):
+                self.set_header("Content-Security-Policy", NON_IMAGE_CSP)
             if answer.status in NO_BODY_STATUSES:
                 self.finish()
                 return
@@ -135,6 +153,11 @@ def handler_class() -> type:
             self.finish(answer.body)
 
     return AssetHandler
+
+
+def is_image_type(content_type: str | None) -> bool:
+    """Whether a Content-Type names an image (``image/png; x=y`` does; none, ``text/html`` do not)."""
+    return bool(content_type) and content_type.split(";", 1)[0].strip().lower().startswith("image/")
 
 
 def _phrase(status: int) -> str:

@@ -27,6 +27,7 @@ from urllib.parse import unquote, urlsplit
 
 from .errors import UsageError
 from .servers import ASSET_PREFIX, H5BP_IMAGE_PATTERN, Knobs, encode_knobs, parse_knobs, query_string
+from .spec.headers import control_character
 
 __all__ = ["GUIDE_APACHE_LINES", "GUIDE_APACHE_RULE", "PICTURE_TYPES", "ConfigRefused", "apache_config", "knobs_from_url", "nginx_config"]
 
@@ -131,7 +132,8 @@ def _parse(name: str | None, url: str | None, knobs: dict[str, object]) -> tuple
         if knobs or name is not None:
             raise UsageError("Give either url=... or name= and knobs, not both.")
         name, knobs = knobs_from_url(url)
-    if name is not None and (not isinstance(name, str) or not name or any(c in name for c in '/\\"\x00\r\n ')):
+    if name is not None and (not isinstance(name, str) or not name or any(c in name for c in '/\\" ')
+                             or control_character(name)):
         raise UsageError(f"name is an image file name such as 'picture.png'; got {name!r}.")
     if "user" in knobs or "samesite" in knobs:
         raise UsageError("Server snippets cover image URLs; the /login knobs (user, samesite) have none.")

@@ -5,15 +5,18 @@ lab's server does for a request it reads, log entry included) with no socket; th
 default transport over real loopback sockets: a round trip with cookies, a dead server, a slow one.
 """
 
+import socket
 import time
 from urllib.parse import urlsplit
 
 import pytest
+from hostile_corpus import HostileServer
 
+from cors_lab import browser as browser_module
 from cors_lab import predict
 from cors_lab.assets import ASSET_NAMES, expected_pixels
 from cors_lab.browser import Browser, RawResponse, TransportError
-from cors_lab.errors import UsageError
+from cors_lab.errors import DecodeError, UsageError
 from cors_lab.servers import Lab, Request
 
 
@@ -323,3 +326,50 @@ def test_slow_server_times_out_promptly(lab):
     assert time.monotonic() - start < 3
 
 
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("behaviour", ["drip-headers", "drip-body", "drip-redirects"])
+def test_one_deadline_holds_against_a_dripping_server(behaviour):
+    # One byte every 0.1 s (headers or body), or three redirects of 2 s each: every read returns in
+    # time, yet the whole load has 1 s, however many hops it takes.
+    server = HostileServer(behaviour)
+    try:
+        b = Browser("http://127.0.0.1", timeout=1)
+        start = time.monotonic()
+        result = b.load_image(server.url)
+        elapsed = time.monotonic() - start
+    finally:
+        server.close()
+    assert result.event == "error" and "in time" in result.reason and "timeout is 1 s" in result.reason
+    assert elapsed < 1.5
+
+
+def test_the_deadline_covers_decoding(lab, monkeypatch):
+    # The fetch took all the time there was: the decoder gets none, and the load says so.
+    seen = []
+
+    def slow_decode(body, **kwargs):
+        seen.append(kwargs["timeout"])
+        raise DecodeError("Decoding this image took longer than the time left.", kind="too-slow")
+
+    monkeypatch.setattr(browser_module, "decode_image", slow_decode)
+    result = Browser(lab.site, timeout=3).load_image(lab.cdn.url("picture.png", nonce=True))
+    assert result.event == "error" and "too" in result.reason
+    assert 0 < seen[0] <= 3
+
+
+def test_a_watchdog_that_fires_after_the_answer_still_reports_the_timeout():
+    watchdog = browser_module._Watchdog()
+    a, b = socket.socketpair()
+    try:
+        token = watchdog.watch(a, time.monotonic() - 1)  # already past
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not watchdog._fired:
+            time.sleep(0.01)
+        assert watchdog.forget(token) is True
+        assert a.recv(1) == b""  # shut down
+        assert watchdog.forget(watchdog.watch(b, time.monotonic() + 60)) is False
+    finally:
+        a.close()
+        b.close()

@@ -84,16 +84,16 @@ def test_apache_headers():
 
 
 def test_nginx_headers():
-    assert nginx_config(name="picture.png", acao="*", vary="Origin", cache="max-age=3600") == f"""\
+    assert nginx_config(name="picture.png", acao="*", vary="Origin", cache="max-age=3600") == """\
 # nginx: what the lab does for ?acao=*&vary=Origin&cache=max-age%3D3600
-# In the server {{}} block:
-location = /img/picture.png {{
+# In the server {} block:
+location = /img/picture.png {
     # The lab's headers on every status ("always"). Here nginx drops the server's own add_header lines.
     add_header Access-Control-Allow-Origin "*" always;
     add_header Vary "Origin" always;
     add_header Cache-Control "max-age=3600" always;
     expires off;  # no Expires or second Cache-Control from an 'expires' of the server
-}}"""
+}"""
 
 
 def test_the_guides_block_is_verbatim_and_printed_without_its_ifmodule_lines():
@@ -225,19 +225,19 @@ def test_error_status_sends_the_picture_as_its_body():
   Header unset ETag
   Header unset Last-Modified
 </Location>"""
-    assert nginx_config(name="picture.png", status=404, ctype="text/html") == f"""\
+    assert nginx_config(name="picture.png", status=404, ctype="text/html") == """\
 # nginx: what the lab does for ?status=404&ctype=text/html
-# In the server {{}} block:
-location = /img/picture.png {{
+# In the server {} block:
+location = /img/picture.png {
     error_page 404 @cors_lab_picture_png_body;  # status 404 with the picture as its body, as the lab sends
     return 404;
-}}
-location @cors_lab_picture_png_body {{
+}
+location @cors_lab_picture_png_body {
     # The lab sends ETag and Last-Modified with a 200 only: nginx drops Last-Modified itself, not the ETag.
     etag off;
-    types {{ }} default_type "text/html";
+    types { } default_type "text/html";
     gzip off;  # the lab never compresses
-}}"""
+}"""
 
 
 def test_error_status_with_the_guides_rule_keeps_the_rule_to_2xx():
@@ -402,6 +402,10 @@ def test_url_form_equals_knob_form():
     [
         ({"acoa": "*"}, "Unknown knob"),
         ({"acao": "*\r\nX-Evil: 1"}, "line break"),
+        ({"acao": "a\x0bX-Injected: yes"}, "control character U+000B"),
+        ({"vary": "Origin\x7f"}, "control character U+007F"),
+        ({"url": "http://h:1/img/picture.png?ctype=a%1Fb"}, "control character U+001F"),
+        ({"name": "pic\x0bture.png"}, "file name"),
         ({"status": 700}, "200-599"),
         ({"status": 302}, "needs to="),
         ({"delay": 99}, "0 to 30"),

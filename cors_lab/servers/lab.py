@@ -2,8 +2,9 @@
 
 Owns `Lab`, `LabOrigin`, `start` (one lab per process) and stopping every lab at exit. Each origin
 answers through `cors_lab.servers.responses` and records into its own log; `LabOrigin.exchange` does
-exactly what its server does for one request, without a socket. Must not: bind anything but
-127.0.0.1, or redirect anywhere but the lab's own origins (``parse_knobs`` refuses it).
+exactly what its server does for one request, without a socket. Must not: bind anything but the
+loopback (127.0.0.1, and [::1] too for a ``localhost`` origin, so no other program can answer for
+it there), or redirect anywhere but the lab's own origins (``parse_knobs`` refuses it).
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from __future__ import annotations
 import atexit
 import threading
 import weakref
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 
 from ..errors import UsageError
 from .knobs import KNOBS, encode_knobs, parse_knobs, query_string
-from .log import LOG_LIMIT, LogEntry, Request, RequestLog, log_entry
+from .log import LogBook, Request, RequestLog, log_entry
 from .plumbing import LabServer
 from .probe import PROBE_PATH
 from .responses import ASSET_PREFIX, Answer, answer, asset_names, framed
@@ -27,17 +27,23 @@ ALLOWED_HOSTS = ("127.0.0.1", "localhost")
 
 
 class LabOrigin:
-    """One origin of the lab: a server on 127.0.0.1 addressed by ``origin`` (e.g. http://localhost:PORT)."""
+    """One origin of the lab: a server on 127.0.0.1 addressed by ``origin`` (e.g. http://localhost:PORT).
+
+    A ``localhost`` origin listens on [::1] too, on the same port (``addresses`` lists both), because
+    a browser may try either for "localhost"; ``ipv6_note`` says so when the machine has no IPv6.
+    """
 
     def __init__(self, lab: Lab, label: str, host: str) -> None:
         self.lab = lab
         self.label = label
         self.host = host
-        self._log: deque[LogEntry] = deque(maxlen=LOG_LIMIT)
-        self._log_lock = threading.Lock()
-        self._server = LabServer(name=label, handle=self.exchange)
-        self.address: tuple[str, int] = self._server.server_address[:2]  # what the socket is bound to
+        self._log = LogBook()
+        self._server = LabServer(name=label, handle=self.exchange, ipv6=host == "localhost")
+        self.address: tuple[str, int] = self._server.server_address[:2]  # what the IPv4 socket is bound to
         self.port: int = self.address[1]
+        self.addresses: tuple[tuple[str, int], ...] = (self.address,) + (
+            (self._server.ipv6_socket.getsockname()[:2],) if self._server.ipv6_socket is not None else ())
+        self.ipv6_note: str | None = self._server.ipv6_note
         self.origin: str = f"http://{host}:{self.port}"
 
     # URLs ---------------------------------------------------------------------------------------
@@ -88,27 +94,26 @@ class LabOrigin:
         result = framed(result, closing=request.closing, now=request.arrived + result.delay)
         entry = log_entry(request, server=self.label, status=result.status, headers=result.headers,
                           error=result.error, lab_origins=names)
-        with self._log_lock:
-            self._log.append(entry)
+        self._log.append(entry)
         return result
 
     # Log ----------------------------------------------------------------------------------------
 
     @property
     def log(self) -> RequestLog:
-        """A snapshot of the requests this origin received, oldest first."""
-        with self._log_lock:
-            return RequestLog(self._log)
+        """A snapshot of the requests this origin received, oldest first (the last `LOG_LIMIT`, within
+        `LOG_BYTES` of text; each value clipped at `LOG_FIELD` characters)."""
+        return self._log.snapshot()
 
     def clear_log(self) -> None:
-        with self._log_lock:
-            self._log.clear()
+        self._log.clear()
 
     # Life ---------------------------------------------------------------------------------------
 
     @property
     def running(self) -> bool:
-        return not self._server.stop_event.is_set()
+        """True while the server accepts and answers (False once stopped, or if it ever failed)."""
+        return self._server.alive
 
     def _stop(self) -> None:
         self._server.stop()
@@ -169,7 +174,8 @@ class Lab:
 
     @property
     def running(self) -> bool:
-        return any(o.running for o in self.origins)
+        """True while all three origins serve; a lab with one dead origin is not running."""
+        return bool(self.origins) and all(o.running for o in self.origins)
 
     def chain(
         self,
@@ -231,7 +237,7 @@ class Lab:
         self.stop()
 
     def __repr__(self) -> str:
-        state = "" if self.running else " stopped"
+        state = "" if self.running else (" stopped" if all(not o.running for o in self.origins) else " broken")
         return f"<Lab site={self.site.origin} cdn={self.cdn.origin} other={self.other.origin}{state}>"
 
 
@@ -256,6 +262,9 @@ def start(*, host: str = "127.0.0.1") -> Lab:
                     f"to restart it with host={host!r}."
                 )
             return _running
+        if _running is not None:  # stopped, or one of its servers failed: never hand that one out
+            for o in _running.origins:
+                o._stop()
         _running = Lab(host=host)
         return _running
 

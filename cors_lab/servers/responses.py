@@ -24,7 +24,7 @@ from string import Template
 from ..errors import UsageError
 from ..spec.headers import HeaderList
 from .knobs import H5BP_IMAGE_PATTERN, USER_PATTERN, Knobs, parse_knobs
-from .log import Request, split_cookies
+from .log import USER_COOKIE, Request, split_cookies
 from .probe import PROBE_PATH, PROBE_SCRIPT_PATH, PROBE_CSP, probe_body
 from .validators import file_date, not_modified, validator_headers
 
@@ -35,6 +35,7 @@ __all__ = [
     "USER_COOKIE",
     "answer",
     "asset_names",
+    "body_problem",
     "framed",
     "not_found_reason",
     "respond",
@@ -42,7 +43,6 @@ __all__ = [
 ]
 
 ASSET_PREFIX = "/img/"
-USER_COOKIE = "cors_lab_user"
 NO_BODY_STATUSES = (204, 304)
 _H5BP_IMAGE = re.compile(H5BP_IMAGE_PATTERN)
 _PLAIN = "text/plain; charset=utf-8"
@@ -223,8 +223,34 @@ def _probe(endpoint: str, path: str, query: str) -> Answer:
     return Answer(200, headers, body=body)
 
 
+def body_problem(headers: Iterable[tuple[str, str]]) -> str | None:
+    """Why a request's body cannot be skipped safely (the lab reads none but a small, counted one).
+
+    A ``Transfer-Encoding`` (chunked) body, or a Content-Length that is not one plain number, would
+    be read as the next request on the connection (request smuggling): such a request gets 400 and
+    the connection is closed. None when the body is absent or a plain Content-Length.
+    """
+    lengths, encodings = [], []
+    for name, value in headers:
+        if name.lower() == "content-length":
+            lengths.append(value.strip())
+        elif name.lower() == "transfer-encoding":
+            encodings.append(value.strip())
+    if encodings:
+        return (f"the request has a body sent with Transfer-Encoding: {', '.join(encodings)}; the lab reads no"
+                " request bodies, so it answers 400 and closes the connection. Send GET and HEAD without a body.")
+    if lengths and (len(set(lengths)) > 1 or not lengths[0].isdigit() or not lengths[0].isascii()):
+        return (f"Content-Length {', '.join(map(repr, lengths))} is not one plain number, so the body cannot be"
+                " skipped safely: 400, and the connection is closed.")
+    return None
+
+
 def answer(request: Request, *, lab_origins: Iterable[str]) -> Answer:
-    """The whole answer to ``request``: 404 for unknown paths, 400 with the reason for bad knobs."""
+    """The whole answer to ``request``: 404 for unknown paths, 400 with the reason for bad knobs
+    or a body that cannot be skipped."""
+    problem = body_problem(request.headers)
+    if problem is not None:
+        return _plain(400, problem)
     path, _, query = request.target.partition("?")
     endpoint, name = route(path)
     if endpoint is None:

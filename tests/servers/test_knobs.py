@@ -103,3 +103,14 @@ def test_validators_are_on_unless_turned_off():
 def test_new_knobs_refuse_what_cannot_be(query, message):
     with pytest.raises(UsageError, match=message):
         parse_knobs(query)
+
+
+@pytest.mark.parametrize("char", [chr(c) for c in [*range(0x01, 0x09), *range(0x0B, 0x0D), *range(0x0E, 0x20), 0x7F]])
+@pytest.mark.parametrize("knob", ["acao", "acac", "vary", "cache", "ctype"])
+def test_header_knobs_refuse_every_control_character_but_tab(knob, char):
+    with pytest.raises(UsageError, match=f"control character U\\+{ord(char):04X}"):
+        parse_knobs([(knob, f"a{char}b")])
+
+
+def test_header_knobs_keep_a_tab():
+    assert parse_knobs([("acao", "a\tb")]).acao == ("a\tb",)

@@ -211,3 +211,26 @@ def test_reprs(lab):
     assert repr(lab) == f"<Lab site={lab.site.origin} cdn={lab.cdn.origin} other={lab.other.origin}>"
     assert repr(lab.cdn) == f"<LabOrigin cdn {lab.cdn.origin}>"
 
+
+
+def test_a_lab_with_a_dead_server_is_not_running_and_start_replaces_it():
+    lab = start()
+    try:
+        lab.cdn._server.stop()  # as if its accept loop had died on its own
+        assert not lab.cdn.running and not lab.running and lab.site.running
+        assert repr(lab).endswith(" broken>")
+        fresh = start()
+        assert fresh is not lab and fresh.running
+        assert not lab.site.running  # the broken lab's other servers were stopped too
+    finally:
+        start().stop()
+
+
+def test_running_tells_the_truth_when_the_accept_loop_fails(monkeypatch):
+    with Lab() as lab:
+        def broken():
+            raise OSError("the selector broke")
+
+        monkeypatch.setattr(lab.other._server, "_sweep", broken)
+        lab.other._server._thread.join(5)
+        assert not lab.other.running and not lab.running

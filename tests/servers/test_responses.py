@@ -7,6 +7,7 @@ import time
 import pytest
 
 from cors_lab.assets import ASSET_NAMES, get_asset
+from cors_lab.servers.responses import body_problem
 
 
 def values(headers, name):
@@ -235,3 +236,25 @@ def test_query_knobs_do_not_unlock_unknown_paths(lab, ask):
     status, headers, _ = ask(f"{lab.cdn.origin}/img/../x.png?acao=*")
     assert status == 404 and values(headers, "Access-Control-Allow-Origin") == []
 
+
+
+@pytest.mark.parametrize("headers, refused", [
+    ([], False),
+    ([("Content-Length", "0")], False),
+    ([("Content-Length", "12")], False),
+    ([("Transfer-Encoding", "chunked")], True),
+    ([("transfer-encoding", "identity")], True),
+    ([("Content-Length", "5"), ("Content-Length", "6")], True),
+    ([("Content-Length", "5"), ("Content-Length", "5")], False),
+    ([("Content-Length", "-1")], True),
+    ([("Content-Length", "1e3")], True),
+    ([("Content-Length", "\u0661")], True),  # an Arabic-Indic digit one: isdigit(), but no number HTTP knows
+])
+def test_body_problem(headers, refused):
+    assert (body_problem(headers) is not None) == refused
+
+
+def test_a_request_with_a_body_it_cannot_skip_is_400(lab, ask):
+    status, headers, body = ask(lab.cdn.url("picture.png"), {"Transfer-Encoding": "chunked"})
+    assert status == 400 and b"Transfer-Encoding: chunked" in body
+    assert lab.cdn.log[-1].error.startswith("the request has a body sent with Transfer-Encoding")
