@@ -26,9 +26,10 @@ from .notebook import (
 from .procs import PeakMemory, marked
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
+# Fixtures take `chromium` first: without a browser they skip before building a venv or starting a hub.
 
 @pytest.fixture(scope="module")
-def hub_07(one_origin_hub, chromium):
+def hub_07(chromium, one_origin_hub):
     """Notebook 07 after Run All on the hub: the open page, its cells, what the kernel got, the aborted URLs."""
     context, blocked = new_context(chromium, only_origin=one_origin_hub.url)
     nb = NotebookPage(context, runtime=one_origin_hub.runtime)
@@ -91,7 +92,7 @@ def test_panel_runs_live_on_hub(hub_07):
     assert panel["last"]["browser"] is not None and panel["last"]["agree"] is True, panel["last"]
 
 
-def test_01_runs_to_the_end_on_hub(one_origin_hub, chromium):
+def test_01_runs_to_the_end_on_hub(chromium, one_origin_hub):
     context, blocked = new_context(chromium, only_origin=one_origin_hub.url)
     nb = NotebookPage(context, runtime=one_origin_hub.runtime)
     try:
@@ -111,7 +112,7 @@ def test_01_runs_to_the_end_on_hub(one_origin_hub, chromium):
     assert blocked == [], blocked
 
 
-def test_hub_stops_without_leftovers(learner_venv, chromium):
+def test_hub_stops_without_leftovers(chromium, learner_venv):
     """The fixture's promise: after stop, no process it started (hub, proxy, server, kernel) is left."""
     hub = Hub(venv=learner_venv, notebooks=ROOT / "notebooks", lab_settings=QUIET_LAB).start()
     try:
