@@ -72,14 +72,21 @@ def sweep(mark: str, *, grace: float = 5.0) -> list[str]:
     return found
 
 
+def _libc():
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return None
+
+
+_LIBC = _libc()  # loaded here, not in the forked child (no dlopen between fork and exec)
+
+
 def die_with_parent() -> None:
     """A ``preexec_fn``: the child gets SIGTERM when the test process dies (killed by a CI timeout, say),
     so a server never outlives the run that started it. Linux's PR_SET_PDEATHSIG; a no-op elsewhere."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    except OSError:
-        return
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if _LIBC is not None:
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def stop_group(proc, *, grace: float = 20.0) -> None:
