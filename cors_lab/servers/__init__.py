@@ -32,7 +32,9 @@ plain-text reason in the body, never in a header; the Python builder raises
 
 Python API::
 
-    lab = start(host="127.0.0.1")      # or "localhost"; idempotent; Lab() makes an extra lab
+    lab = start()                      # host: the name in Jupyter's address (start(host="localhost")
+                                       # to choose); idempotent; Lab() makes an extra lab
+    lab.use_host("localhost")          # the same servers under the other loopback name
     lab.site, lab.cdn, lab.other       # LabOrigin: .origin .host .port .address .label
     lab.cdn.url("picture.png", **knobs) -> str        lab.cdn.login_url("alice", samesite="None")
     lab.site.probe_url() -> str        # the live probe's page on this origin
@@ -57,7 +59,7 @@ from __future__ import annotations
 from ..trial import TRIAL_JS
 from ..useragent import KERNEL_USER_AGENT_PREFIX
 from .knobs import H5BP_IMAGE_PATTERN, KNOBS, MAX_DELAY, KnobInfo, Knobs, KnobTable, encode_knobs, parse_knobs, query_string
-from .lab import ALLOWED_HOSTS, Lab, LabOrigin, start
+from .lab import ALLOWED_HOSTS, Lab, LabOrigin, running_lab, start
 from .log import LAB_COOKIE_PREFIX, LOG_LIMIT, LogEntry, Request, RequestLog
 from .plumbing import BIND_ADDRESS
 from .probe import PROBE_CSP, PROBE_JS, PROBE_PAGE, PROBE_PATH, PROBE_SCRIPT_PATH
@@ -95,5 +97,6 @@ __all__ = [
     "parse_knobs",
     "query_string",
     "respond",
+    "running_lab",
     "start",
 ]
