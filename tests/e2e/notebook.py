@@ -180,7 +180,9 @@ class NotebookPage:
                 if strict:
                     raise TimeoutError(f"kernel state not reached within {timeout:g} s: {value}")
                 return value
-            time.sleep(0.5)
+            # Not time.sleep: Playwright's sync API runs route handlers (new_context's only_origin) only
+            # inside its own calls, so a request the page makes meanwhile would hang until the next one.
+            self.page.wait_for_timeout(500)
 
     def screenshot(self, name: str, *, cell: int | None = None, at: str | None = None) -> Path:
         """A PNG of the viewport in SHOTS (``$CORS_LAB_SHOTS`` or artifacts/), scrolled to code cell ``cell``

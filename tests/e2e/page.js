@@ -87,11 +87,13 @@
     probeDone(tickets) {
       return this.probes().some((p) => tickets.every((t) => (p.corsLabDone || "").split(" ").includes(t)));
     },
-    // For each element matching `selector`: its width and the width of the cell output area it sits in.
+    // For each element matching `selector`: its width, its content's, and the width of the cell output area it sits in.
     widths(selector) {
       return [...document.querySelectorAll(selector)].map((el) => {
         const area = el.closest(".jp-Cell-outputArea, .jp-OutputArea") || el.parentElement;
-        return { width: Math.ceil(el.getBoundingClientRect().width), room: Math.floor(area.getBoundingClientRect().width) };
+        // width: the element's box; scroll: its content (wider than the box when something overflows it).
+        return { width: Math.ceil(el.getBoundingClientRect().width), scroll: el.scrollWidth,
+                 room: Math.floor(area.getBoundingClientRect().width) };
       });
     },
     scrollTo(selector) {
