@@ -173,7 +173,7 @@ function render({ model, el }) {
       targetOrigin = expectOrigin;
       head.textContent = `Live probe: your browser, in a page on ${expectOrigin}`;
       frame.src = `${src}#parent=${encodeURIComponent(location.origin)}`;
-      const labHost = model.get("lab_host");
+      const labHost = new URL(src).hostname; // the name the lab uses now (lab_host may update after src)
       if (!facts.loopback || facts.hub) {
         problem(
           `This notebook page is at ${facts.origin}${facts.hub ? " (JupyterHub/Binder)" : ""}, so your browser ` +

@@ -19,7 +19,7 @@ import ipywidgets as w
 from . import render
 from .assets import ASSET_NAMES
 from .browser import Browser
-from .comparison import compare
+from .comparison import Rerouted, compare
 from .errors import CorsLabError, UsageError
 from .labcanvas import LabCanvas
 from .predict import OPERATIONS
@@ -56,7 +56,7 @@ class Panel(w.VBox):
     def __init__(self, lab, probe=None) -> None:
         self.lab = lab
         self.probe = probe
-        self.browser = Browser(lab.site)
+        self.browser = self._kernel_browser()
         self.last = None  # the last Comparison
         style = {"description_width": "150px"}
         wide = w.Layout(width="440px")
@@ -110,6 +110,13 @@ class Panel(w.VBox):
         """Behind one origin: the live page is opaque (null) and the pictures are the server extension's."""
         return self.probe is not None and self.probe.mode == "opaque"
 
+    def _kernel_browser(self) -> Browser:
+        """The kernel browser the panel keeps (its cookies and HTTP cache carry over from Run to Run): on
+        the lab's site page, or behind one origin on the opaque page, fetching through the server's address."""
+        if self.opaque:
+            return Browser(page="null", transport=Rerouted(self.probe.kernel_url))
+        return Browser(self.lab.site)
+
     def _fit_mode(self) -> None:
         for control in (self.target, self.redirect, self.status, self.login):
             control.disabled = self.opaque
@@ -131,7 +138,7 @@ class Panel(w.VBox):
         if lab is not self.lab:
             self.lab = lab
             lab.watch(self._on_lab)
-        self.browser = Browser(lab.site)
+        self.browser = self._kernel_browser()
         self._fit_mode()
         self.out.clear_output()
         with self.out:
@@ -139,7 +146,7 @@ class Panel(w.VBox):
         return self
 
     def _on_lab(self, event: str) -> None:
-        if event == "host":  # the same servers under another name: the kernel browser's page follows
+        if event == "host" and not self.opaque:  # the same servers under another name: the page follows
             self.browser = Browser(self.lab.site)
         elif event == "stop":
             self.out.clear_output()
@@ -216,8 +223,7 @@ class Panel(w.VBox):
                     self._log_in_or_out()
                     self.lab.clear_log()
                 crossorigin = None if self.crossorigin.value == ABSENT else self.crossorigin.value
-                result = compare(self.lab, url, crossorigin, self.operation.value, self.probe,
-                                 browser=None if self.opaque else self.browser)
+                result = compare(self.lab, url, crossorigin, self.operation.value, self.probe, browser=self.browser)
                 self.last = result
                 self._show(result, url)
                 return result

@@ -141,6 +141,8 @@ def test_the_panel_behind_one_origin_uses_the_extension():
         try:
             panel = Panel(lab, probe=probe)
             assert panel.opaque and panel.target.disabled and panel.redirect.disabled and panel.login.disabled
+            # Its kernel browser (cookies and cache kept from Run to Run) is on the opaque page too.
+            assert panel.browser.origin.serialize() == "null"
             panel.acao.value = "{page}"
             assert panel.knobs() == {"acao": "null"}
             assert panel.url() == "http://127.0.0.1:8888/user/ada/cors-lab/img/picture.png?acao=null"

@@ -96,6 +96,11 @@
                  room: Math.floor(area.getBoundingClientRect().width) };
       });
     },
+    // How many <canvas> elements code cell i's output shows (ipycanvas draws into one).
+    canvasesIn(i) {
+      const cell = codeCells()[i];
+      return cell && cell.outputArea ? cell.outputArea.node.querySelectorAll("canvas").length : 0;
+    },
     scrollTo(selector) {
       const all = document.querySelectorAll(selector);
       if (all.length) all[all.length - 1].scrollIntoView({ block: "start" });

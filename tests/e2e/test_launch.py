@@ -206,3 +206,42 @@ def test_tables_fit_notebook7_column(run_07):
     record("notebook7-widths", widths)
     assert all(widths.values()), widths
     assert all(max(w["width"], w["scroll"]) <= w["room"] for found in widths.values() for w in found), widths
+
+
+@pytest.mark.parametrize("app", ["lab", "notebook"])
+@pytest.mark.parametrize("name, raised", [("01-three-outcomes", ["SecurityError", "InvalidStateError"]),
+                                          ("06-save-to-localstorage", [])])
+def test_kernel_notebooks_run_all_with_short_errors(chromium, tmp_path, app, name, raised):
+    """Notebooks 01 and 06 in the README's launch: Run All completes, the deliberate errors are the
+    browser's, shown short (message, Fix, the learner's line; %tb for the rest), 01's tainted canvas
+    shows its picture."""
+    server = JupyterServer(app=app, root=tmp_path, notebooks=ROOT / "notebooks")
+    context, _ = new_context(chromium)
+    try:
+        server.start()
+        nb = NotebookPage(context, runtime=server.runtime).open(server.notebook_url(name))
+        nb.page.evaluate("() => corsLabE2E.hideLeftArea()")
+        nb.run_all()
+        cells = nb.cells()
+        shot = f"localhost-{NAMES[app]}-{name[:2]}"
+        if name.startswith("01"):
+            nb.screenshot(f"{shot}-tainted", cell=4)  # scrolled there: the cell's output is rendered
+            canvases = nb.page.evaluate("() => corsLabE2E.canvasesIn(4)")
+        else:
+            nb.screenshot(f"{shot}-saved", cell=3)
+        nb.screenshot(f"{shot}-end", cell=len(cells) - 1)
+    finally:
+        context.close()
+        server.stop()
+    assert unexecuted(cells) == [] and error_outputs(cells) == [], (unexecuted(cells), error_outputs(cells))
+    errors = [o for c in cells if "raises-exception" in c["tags"] for o in c["outputs"] if o["type"] == "error"]
+    assert [o["ename"] for o in errors] == raised
+    for c in cells:
+        if "raises-exception" in c["tags"]:
+            shown = c["rendered"]
+            assert "Fix:" in shown and "your cell, line 1" in shown and "%tb shows the full traceback" in shown, shown
+            assert "site-packages" not in shown and len(shown) < 900, shown
+    if name.startswith("01"):
+        tainted = cells[4]
+        assert tainted["outputs"][0]["widget"] and "origin-clean: false (tainted)" in tainted["outputs"][0]["text"]
+        assert canvases >= 1  # the picture itself, not a quoted status string
