@@ -228,7 +228,8 @@ class Comparison:
                     why = self._missing_request(engine)
                     rows.append(render.row([name, render.note_cell(why, colspan=4)]))
                     continue
-                answered = "—" if item.status is None else f"{item.status}" + (f" · ACAO {item.acao}" if item.acao else "")
+                acao = f" · ACAO {item.acao}" if item.acao else ""
+                answered = "—" if item.status is None else f"{item.status}{acao}"
                 rows.append(render.row([
                     name,
                     render.cell(render.image_label(item.url, self.lab), code=True, extra=render.BREAK_ANYWHERE),
@@ -348,8 +349,8 @@ def compare(lab: Any, url: str, crossorigin: str | None = None, operation: str =
         if not probe.is_extension_url(str(url)):
             raise UsageError(
                 f"Behind one origin the live page is opaque (null) and loads pictures from the kit's server "
-                f"extension; {url} is not one of its URLs. Fix: compare(lab, probe.url(\"picture.png\", acao=\"*\"), "
-                "\"anonymous\", \"getImageData\", probe).")
+                f"extension; {url} is not one of its URLs. Fix: cors_lab.compare(lab, probe.url(\"picture.png\", "
+                "acao=\"*\"), \"anonymous\", \"getImageData\", probe)")
         page = "null"
         if browser is None:
             browser = Browser(page="null", transport=Rerouted(probe.kernel_url))

@@ -173,7 +173,8 @@ class LiveProbe(ipywidgets.VBox):
         from .servers import Lab
 
         if not isinstance(lab, Lab):
-            raise UsageError("LiveProbe needs the running lab: lab = cors_lab.start(); probe = cors_lab.LiveProbe(lab).")
+            raise UsageError("LiveProbe needs the running lab: "
+                             "lab = cors_lab.start(); probe = cors_lab.LiveProbe(lab).")
         if mode not in MODES:
             raise UsageError(f"mode must be one of {', '.join(MODES)}; got {mode!r}.")
         if not (isinstance(timeout_ms, int) and 100 <= timeout_ms <= 60_000):

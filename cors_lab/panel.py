@@ -154,7 +154,7 @@ class Panel(w.VBox):
                 self._offer_rebind()
 
     def _offer_rebind(self) -> None:
-        from IPython.display import HTML, display
+        from IPython.display import display
 
         from .servers import running_lab
 

@@ -74,7 +74,8 @@ class JupyterServer(procs.Service):
         config = self.root / "config"
         env = {k: v for k, v in os.environ.items() if k not in ONE_ORIGIN_ENV}
         env.update({"JUPYTER_RUNTIME_DIR": str(self.runtime), "JUPYTER_CONFIG_DIR": str(config),
-                    "JUPYTERLAB_SETTINGS_DIR": str(settings), "JUPYTERLAB_WORKSPACES_DIR": str(self.root / "workspaces")})
+                    "JUPYTERLAB_SETTINGS_DIR": str(settings),
+                    "JUPYTERLAB_WORKSPACES_DIR": str(self.root / "workspaces")})
         if self.extension:  # the kit's own command, into this server's private config directory
             done = subprocess.run([sys.executable, "-m", "cors_lab", "enable-extension", "--config-dir", str(config)],
                                   env=env, capture_output=True, text=True, timeout=120, check=False)

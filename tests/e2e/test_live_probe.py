@@ -80,12 +80,15 @@ def _run(chromium, server: JupyterServer, tickets: list[str], *, host: str | Non
                                    strict=False)
         nb.page.wait_for_function(  # the kernel's last widget updates (results table, comparison) reach the page
             """(n) => document.querySelectorAll(".cors-lab-live-results tr[data-ticket]").length >= n
-                     && !document.body.innerText.includes("waiting for the browser")""", arg=len(tickets), timeout=10_000)
+                     && !document.body.innerText.includes("waiting for the browser")""",
+            arg=len(tickets), timeout=10_000)
         nb.screenshot(shot, at=".cors-lab-live")
         text = nb.page.inner_text("body")
-        extra = nb.kernel("{'waited': waited, 'blocked_s': blocked_s}") if "blocked_s" in nb.cells()[-1]["source"] else {}
+        waits = "blocked_s" in nb.cells()[-1]["source"]
+        extra = nb.kernel("{'waited': waited, 'blocked_s': blocked_s}") if waits else {}
         record(shot, {**nb.timings, "server_start_s": server.start_s,
-                      "frame_round_trip_ms": {k: v and round(v["frame_round_trip_ms"], 1) for k, v in state["timing"].items()},
+                      "frame_round_trip_ms": {k: v and round(v["frame_round_trip_ms"], 1)
+                                              for k, v in state["timing"].items()},
                       "in_page_ms": {k: round(v, 1) for k, v in state["in_page_ms"].items() if v is not None}})
         pageerrors = [line for line in nb.console if line.startswith("pageerror")]
         return state, view, text, extra, pageerrors
@@ -159,7 +162,8 @@ def test_a_lab_started_under_the_other_name_warns_with_a_fix_and_wait_never_bloc
         server.stop()
     assert "Your browser opened Jupyter at localhost, but the lab runs as 127.0.0.1" in state["problem"]
     assert 'Fix: lab = cors_lab.start(host="localhost")' in state["problem"]
-    assert view.get("corsLabProblem") == "1" and 'lab = cors_lab.start(host="localhost")' in text  # the page says it too
+    # The page says it too.
+    assert view.get("corsLabProblem") == "1" and 'lab = cors_lab.start(host="localhost")' in text
     # The experiment itself still runs (a cross-site iframe loads images), and reached the kernel.
     assert state["results"]["t1"][2:5] == ["load", "ok", None]
     # In a cell, wait() cannot receive the answer, so it returns at once with the explanation.
