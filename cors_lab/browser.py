@@ -5,19 +5,25 @@ from its own jar per credentials mode), follows redirects itself through `ImageF
 cache through `HTTPCache`, decodes with `cors_lab.assets.decode_image`. It decides no rule itself:
 the engine profile it browses as (Chromium by default; Firefox, WebKit or the standards' letter)
 picks the request headers, the cache key and the messages, exactly as in `predict`.
-Every failure ends as an "error" load result with a reason: never a traceback, never a hang.
+Every failure ends as an "error" load result with a reason: never a traceback, never a hang; one
+wall-clock deadline (``timeout``) covers a whole load, every redirect and the decoding included.
 """
 
 from __future__ import annotations
 
 import functools
+import heapq
 import html
 import http.client
+import itertools
+import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import requests
+import urllib3
 from requests.cookies import MockRequest, MockResponse, RequestsCookieJar, get_cookie_header
 
 from .assets import DecodedImage, decode_image
@@ -59,29 +65,143 @@ class TransportError(CorsLabError):
 Transport = Callable[[str, list, float], RawResponse]
 
 
+class _Watchdog:
+    """One thread that shuts a socket down when its deadline passes.
+
+    Socket timeouts count per read: a server sending one byte a second never trips them. A load's
+    deadline is wall-clock, so the watchdog ends the connection itself when it is over.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int]] = []
+        self._socks: dict[int, socket.socket] = {}
+        self._fired: set[int] = set()
+        self._ids = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, sock: socket.socket, deadline: float) -> int:
+        with self._cond:
+            token = next(self._ids)
+            self._socks[token] = sock
+            heapq.heappush(self._heap, (deadline, token))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="cors-lab-browser-watchdog", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+            return token
+
+    def forget(self, token: int) -> bool:
+        """Stop watching; True if the deadline had already passed and the socket was shut."""
+        with self._cond:
+            self._socks.pop(token, None)
+            fired = token in self._fired
+            self._fired.discard(token)
+            return fired
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and self._heap[0][1] not in self._socks:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                deadline, token = self._heap[0]
+                wait = deadline - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+                sock = self._socks.pop(token)
+                self._fired.add(token)
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+_watchdog = _Watchdog()
+_current = threading.local()  # the deadline of the load this thread is sending, and its watch tokens
+
+
+def _watch(sock: socket.socket | None) -> None:
+    deadline = getattr(_current, "deadline", None)
+    if sock is not None and deadline is not None:
+        _current.tokens.append(_watchdog.watch(sock, deadline))
+
+
+class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
+    def getresponse(self):  # the request is sent: from here on, the deadline holds the socket
+        _watch(self.sock)
+        return super().getresponse()
+
+
+class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    def getresponse(self):
+        _watch(self.sock)
+        return super().getresponse()
+
+
+class _WatchedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _WatchedAdapter(requests.adapters.HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
 class RequestsTransport:
     """The default transport: one `requests.Session` (keep-alive), no redirects, no cookie handling.
 
     Cookies are the Browser's job (it decides per hop whether to attach them), so the session's own
-    jar is never used; the body is read in chunks under a deadline and a size cap.
+    jar is never used; the body is read in chunks under a size cap. ``timeout`` is wall-clock: from
+    the moment the request is sent until the last body byte, a watchdog closes the connection when
+    it runs out, however slowly the server drips its headers or body.
     """
 
     def __init__(self, *, max_bytes: int = MAX_BODY_BYTES) -> None:
         self.session = requests.Session()
         self.session.trust_env = False  # never a proxy: the lab lives on loopback
+        for scheme in ("http://", "https://"):
+            self.session.mount(scheme, _WatchedAdapter())
         self.max_bytes = max_bytes
 
     def __call__(self, url: str, headers: list, timeout: float) -> RawResponse:
         deadline = time.monotonic() + timeout
+        _current.deadline, _current.tokens = deadline, []
+        try:
+            return self._fetch(url, headers, timeout, deadline)
+        except requests.RequestException as err:
+            if self._forget():
+                raise _timed_out(timeout) from None
+            raise TransportError(f"the request failed ({_short(err)})") from None
+        finally:
+            if self._forget():  # the answer was complete, but only after the deadline
+                raise _timed_out(timeout)
+            _current.deadline = None
+
+    @staticmethod
+    def _forget() -> bool:
+        tokens, _current.tokens = getattr(_current, "tokens", []), []
+        return any([_watchdog.forget(t) for t in tokens])
+
+    def _fetch(self, url: str, headers: list, timeout: float, deadline: float) -> RawResponse:
         prepared = requests.Request("GET", url, headers=dict(headers)).prepare()
         try:
             resp = self.session.send(prepared, allow_redirects=False, stream=True, timeout=(timeout, timeout))
         except requests.Timeout:
             raise TransportError("the server did not answer in time", timed_out=True) from None
         except requests.ConnectionError as err:
+            if self._forget():
+                raise _timed_out(timeout) from None
             raise TransportError(f"the server could not be reached ({_short(err)})") from None
-        except requests.RequestException as err:
-            raise TransportError(f"the request failed ({_short(err)})") from None
         self.session.cookies.clear()  # the Browser keeps cookies, not the transport
         try:
             body = bytearray()
@@ -92,6 +212,8 @@ class RequestsTransport:
                 if time.monotonic() > deadline:
                     raise TransportError("the body did not arrive in time", timed_out=True)
         except requests.RequestException as err:
+            if self._forget():
+                raise _timed_out(timeout) from None
             raise TransportError(f"the connection broke while reading the body ({_short(err)})") from None
         finally:
             resp.close()
@@ -101,6 +223,10 @@ class RequestsTransport:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _timed_out(timeout: float) -> TransportError:
+    return TransportError("the server did not send its whole answer in time", timed_out=True)
 
 
 def _short(err: Exception) -> str:
@@ -123,6 +249,7 @@ class Exchange:
     cache_why: str = ""
     elapsed_ms: float = 0.0
     error: str | None = None
+    validated: bool = False  # a 304 answered the revalidation: the stored response, updated, was used
 
 
 @dataclass(kw_only=True)
@@ -172,9 +299,10 @@ class LoadResult:
         for i, hop in enumerate(self.hops, 1):
             origin = "(absent)" if hop.request.origin is None else hop.request.origin
             where = "cache" if hop.from_cache else ("no response" if hop.status == 0 else str(hop.status))
+            where += " (revalidated: the stored response, updated by it)" if hop.validated else ""
             lines.append(f"  hop {i}: GET {hop.request.url}  Origin: {origin}  "
                          f"cookies: {'sent' if hop.request.cookies else 'not sent'}  -> {where}")
-            if hop.cache_why and hop.from_cache:
+            if hop.cache_why and (hop.from_cache or hop.validated):
                 lines.append(f"         {hop.cache_why}")
         return "\n".join(lines)
 
@@ -301,8 +429,12 @@ class Browser:
             if hops and hops[-1].error:
                 reason = hops[-1].error
             return seen(event="error", reason=reason, decoded=None)
+        remaining = deadline - time.monotonic()  # one deadline for the whole load, decoding included
+        if remaining <= 0:
+            return seen(event="error", reason=f"gave up after {self.timeout:g} s (timeout)", decoded=None)
         try:
-            decoded = decode_image(body, content_type=content_type, max_pixels=self.max_pixels, partial=True)
+            decoded = decode_image(body, content_type=content_type, max_pixels=self.max_pixels, partial=True,
+                                   timeout=remaining)
         except CorsLabError as err:
             return seen(event="error", reason=str(err).split("\n", 1)[0], decoded=None)
         reason = result.reason
@@ -336,12 +468,25 @@ class Browser:
             return Exchange(sent, tuple(send), 0, (), elapsed_ms=(time.perf_counter() - t0) * 1000,
                             error=text), None
         ms = (time.perf_counter() - t0) * 1000
-        stored = self.cache.store(send, url, status=raw.status, response_headers=list(raw.headers),
+        revalidating = decision.action == "revalidate"
+        if raw.status == 304 and not revalidating:  # a 304 nobody asked for: nothing to freshen
+            return Exchange(sent, tuple(send), raw.status, raw.headers, False, "", ms), raw
+        # The cache is offered the request as the page made it: the validators above are the cache's
+        # own, and must not turn cache mode "default" into "no-store" as a page's would.
+        stored = self.cache.store(headers, url, status=raw.status, response_headers=list(raw.headers),
                                   response_time=self.clock(), request_time=now, top_level_site=self.origin,
                                   cache_mode=cache_mode, body=raw.body, variant=variant)
+        # Fetch, HTTP-network-or-cache fetch: "If the revalidatingFlag is set and forwardResponse's
+        # status is 304, then: 1. Update storedResponse's header list using forwardResponse's header
+        # list, as per the "Freshening Stored Responses upon Validation" chapter of HTTP Caching.
+        # 2. Set response to storedResponse. 3. Set response's cache state to "validated"."
+        # HTTP fetch then runs the CORS check on that response ("If request's response tainting is
+        # "cors" and a CORS check for request and response returns failure, then return a network
+        # error"): the stored response's headers, updated by the 304's, decide.
         if raw.status == 304 and stored.entry is not None:
             entry = stored.entry
-            raw = RawResponse(entry.status, tuple(entry.headers.items()), entry.body)
+            freshened = RawResponse(entry.status, tuple(entry.headers.items()), entry.body)
+            return Exchange(sent, tuple(send), 304, freshened.headers, False, stored.why, ms, validated=True), freshened
         return Exchange(sent, tuple(send), raw.status, raw.headers, False, stored.why, ms), raw
 
     def _cookie_header(self, url: str) -> str | None:

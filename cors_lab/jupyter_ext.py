@@ -5,14 +5,20 @@ every port sits behind one origin and the lab's loopback servers are out of the 
 serves only ``cors_lab.assets`` pictures, with the lab servers' own URL knobs and response rules
 (``cors_lab.servers``), and answers without authentication: a sandboxed ``srcdoc`` iframe (origin
 ``null``) sends no cookies, so an authenticated URL would only redirect it to the login page. It must
-not serve anything else, read or set cookies, redirect, or need a token anywhere.
+not serve anything else, read or set cookies, redirect, or need a token anywhere. Because it answers
+on Jupyter's own origin, everything it sends that is not an image (its plain-text errors, a picture
+whose ``ctype`` knob names a non-image type) carries ``Content-Security-Policy: default-src 'none'``
+(and the errors ``X-Content-Type-Options: nosniff``), so no answer can run as a page there; bad input
+gets a one-line 400, never a 500 with a traceback in the server's log.
 
 Knobs here: ``acao``, ``acac``, ``vary``, ``cache``, ``apache``, ``status`` (no 3xx), ``ctype``,
 ``truncate``, ``nosniff``, ``nonce``. Not here: ``to`` (there is no second origin to send to),
 ``delay`` (it would hold a server thread), ``user``/``samesite`` (no logins).
 
-Enable it with ``jupyter server extension enable cors_lab.jupyter_ext`` (the package also ships
-``jupyter-config/jupyter_server_config.d/cors_lab.json``, and binder/postBuild runs the command).
+A non-editable ``pip install`` enables it (the package installs
+``etc/jupyter/jupyter_server_config.d/cors_lab.json``); an editable one does not, and
+``jupyter server extension enable`` refuses a module no config file names yet (jupyter_server 2.21),
+so `enable` writes that file: ``python -m cors_lab enable-extension`` (binder/postBuild runs it).
 Measured here (JupyterLab 4.6.6, jupyter_server 2.21, and JupyterHub 6.1.1): from a sandboxed srcdoc
 iframe, ``crossorigin="anonymous"`` images from this handler are readable with ACAO ``*`` or ``null``
 and fire ``error`` without ACAO; the server sees ``Origin: null`` and no cookie.
@@ -22,20 +28,25 @@ See https://jupyter-server.readthedocs.io/en/latest/developers/extensions.html
 from __future__ import annotations
 
 import http
+import sys
+from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
 from .spec.fetch import REDIRECT_STATUSES
 
-__all__ = ["ASSET_ROUTE", "asset_path", "handler_class"]
+__all__ = ["ASSET_ROUTE", "CONFIG", "NON_IMAGE_CSP", "asset_path", "enable", "handler_class", "is_image_type"]
 
 ASSET_ROUTE = "cors-lab/img/"  # under the server's base_url
+# The config file that enables this extension, as shipped in the package.
+CONFIG = Path(__file__).with_name("jupyter-config") / "jupyter_server_config.d" / "cors_lab.json"
 _NOT_HERE = {
     "to": "this server is the only origin here, so it cannot redirect to another one",
     "delay": "delays would hold one of Jupyter's own server threads",
     "user": "there are no logins here",
     "samesite": "there are no logins here",
 }
+NON_IMAGE_CSP = "default-src 'none'"  # for every answer that is not an image: nothing in it may run or load
 # Headers Jupyter adds to every answer, removed so the picture's answer is exactly the lab servers'.
 _JUPYTER_DEFAULTS = (
     "Content-Security-Policy",
@@ -83,7 +94,7 @@ def handler_class() -> type:
     class AssetHandler(JupyterHandler):
         """The kit's pictures, with URL-driven CORS headers, for pages with an opaque origin."""
 
-        def compute_etag(self) -> None:  # no ETag/304 dance: the same answer as the lab servers
+        def compute_etag(self) -> None:  # not tornado's ETag and 304s: the lab's own (`respond`)
             return None
 
         def check_xsrf_cookie(self) -> None:  # GET and HEAD only; nothing here changes state
@@ -102,7 +113,13 @@ def handler_class() -> type:
             self.set_status(status, _phrase(status))
             self.set_header("Content-Type", "text/plain; charset=utf-8")
             self.set_header("Cache-Control", "no-store")
+            self.set_header("X-Content-Type-Options", "nosniff")
+            self.set_header("Content-Security-Policy", NON_IMAGE_CSP)
             self.finish(f"{status} {_phrase(status)}: {text}\n")
+
+        def write_error(self, status_code: int, **kwargs: Any) -> None:
+            # Whatever went wrong, a one-line answer: no traceback, no HTML page on Jupyter's origin.
+            self._plain(status_code, "the cors-lab extension could not answer this request.")
 
         def _clear_jupyter_headers(self) -> None:
             for header in _JUPYTER_DEFAULTS + tuple(self.settings.get("headers", {})):
@@ -118,11 +135,20 @@ def handler_class() -> type:
                 self._plain(400, str(err))
                 return
             # The lab servers' own response rules; no cookies are read (an opaque page sends none).
-            answer = respond("img", name, path=self.request.path, knobs=knobs, origin=self.request.headers.get("Origin"))
+            try:
+                answer = respond("img", name, path=self.request.path, knobs=knobs,
+                                 origin=self.request.headers.get("Origin"),
+                                 if_none_match=self.request.headers.get("If-None-Match"),
+                                 if_modified_since=self.request.headers.get("If-Modified-Since"))
+            except Exception as err:  # noqa: BLE001 - a bug or a broken asset: one line, no traceback
+                self._plain(500, f"{type(err).__name__}: {err}")
+                return
             self._clear_jupyter_headers()
             self.set_status(answer.status, _phrase(answer.status))
             for header_name, value in answer.headers:
                 self.add_header(header_name, value)
+            if not is_image_type(answer.headers.get("Content-Type")):
+                self.set_header("Content-Security-Policy", NON_IMAGE_CSP)
             if answer.status in NO_BODY_STATUSES:
                 self.finish()
                 return
@@ -135,11 +161,27 @@ def handler_class() -> type:
     return AssetHandler
 
 
+def is_image_type(content_type: str | None) -> bool:
+    """Whether a Content-Type names an image (``image/png; x=y`` does; none, ``text/html`` do not)."""
+    return bool(content_type) and content_type.split(";", 1)[0].strip().lower().startswith("image/")
+
+
 def _phrase(status: int) -> str:
     try:
         return http.HTTPStatus(status).phrase
     except ValueError:
         return "Unknown"
+
+
+def enable(config_dir: str | Path | None = None) -> Path:
+    """Enable the extension for every Jupyter server reading ``config_dir`` (default: this Python
+    environment's ``{sys.prefix}/etc/jupyter``): write ``jupyter_server_config.d/cors_lab.json`` there,
+    the file a non-editable install puts there. Returns its path; restart Jupyter to load it."""
+    folder = Path(config_dir) if config_dir is not None else Path(sys.prefix) / "etc" / "jupyter"
+    target = folder / "jupyter_server_config.d" / CONFIG.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(CONFIG.read_bytes())
+    return target
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:

@@ -167,6 +167,13 @@ def matrix() -> list[LabScenario]:
         knobs = (("acao", "*"), ("cache", "max-age=3600")) + ((("vary", vary),) if vary else ())
         out.append(LabScenario(f"cache/star/then-plain/vary={vary}", "cdn", None, knobs=knobs, before=("anonymous",),
                                tags=("cache",)))
+    # 5b. No cache setting at all: the picture is a file with validators (a 2025 date, or age= seconds
+    #     old), so the browser decides freshness itself (RFC 9111 4.2.2) and revalidates with them.
+    for name, extra in (("heuristic", ()), ("no-cache", (("cache", "no-cache"),)), ("vary=Origin", (("vary", "Origin"),)),
+                        ("new-file", (("age", 0),)), ("no-validators", (("validators", False),))):
+        out.append(LabScenario(f"cache/validators/apache/{name}/then=anonymous", "cdn", "anonymous",
+                               knobs=(("apache", True),) + extra, before=(None,), tags=("cache",),
+                               source="issue 12: Apache and nginx send ETag and Last-Modified (measured)"))
 
     # 6. An opaque-origin page (sandboxed srcdoc iframe).
     for co, acao in itertools.product((None, "anonymous", "use-credentials"), ("absent", "star", "null", "exact")):
@@ -182,6 +189,8 @@ def matrix() -> list[LabScenario]:
         LabScenario("body/404-with-image", "cdn", "anonymous", knobs=(("acao", "*"), ("status", 404)), tags=("body",),
                     source="measured here: Chromium 156 fires load for an image body with status 404"),
         LabScenario("body/500-no-cors", "cdn", None, knobs=(("status", 500),), tags=("body",)),
+        LabScenario("body/404-error-page", "cdn", "anonymous", knobs=(("acao", "*"), ("status", 404), ("errorpage", True)),
+                    broken=True, tags=("body",), source="Apache's and nginx's own 404 page (text/html), measured"),
         LabScenario("body/truncated-size-known", "cdn", "anonymous", knobs=(("acao", "*"), ("truncate", 60)), tags=("body",),
                     source="html/semantics/embedded-content/the-img-element: update the image data (size known: load)"),
         LabScenario("body/truncated-header", "cdn", "anonymous", knobs=(("acao", "*"), ("truncate", 12)), broken=True,

@@ -5,8 +5,10 @@ server. Pure functions returning strings: no I/O, no servers. Knobs are validate
 ``cors_lab.servers.parse_knobs`` the lab servers use.
 
 Each printed config makes Debian's apache2 2.4 / nginx 1.22 answer with the lab's status, headers
-and kind of body (the picture, or nothing) for every request: with or without ``Origin``, repeated,
-conditional. ``tests/test_realservers.py`` proves it on the real servers for the whole knob matrix
+and kind of body (the picture, an error page, or nothing) for every request: with or without
+``Origin``, repeated, conditional (both servers and the lab send ETag and Last-Modified with a 200
+picture and answer a matching revalidation with 304; ``validators=0`` prints the lines that stop
+that). ``tests/test_realservers.py`` proves it on the real servers for the whole knob matrix
 (``tools/compare_servers.py`` prints the table). Where no stock directive does what the lab does
 (a delay, a truncated body, ``nginx`` and an empty header value, ...) the function raises
 ``ConfigRefused`` naming the knob and the reason: never a comment the learner may miss. The Apache
@@ -25,14 +27,16 @@ from urllib.parse import unquote, urlsplit
 
 from .errors import UsageError
 from .servers import ASSET_PREFIX, H5BP_IMAGE_PATTERN, Knobs, encode_knobs, parse_knobs, query_string
+from .spec.headers import control_character
 
-__all__ = ["GUIDE_APACHE_RULE", "PICTURE_TYPES", "ConfigRefused", "apache_config", "knobs_from_url", "nginx_config"]
+__all__ = ["GUIDE_APACHE_LINES", "GUIDE_APACHE_RULE", "PICTURE_TYPES", "ConfigRefused", "apache_config", "knobs_from_url", "nginx_config"]
 
 _NGINX_MAP_VARIABLE = "$cors_lab_image_acao"
+FILE_AGE_COMMAND = 'touch -d "{age} seconds ago" {path}'  # GNU touch: date the picture's file
 _H5BP_IMAGE = re.compile(H5BP_IMAGE_PATTERN)
 
 # The guide's block, verbatim (reference/mdn-cors-enabled-image.md). Its <IfModule> lines are the
-# guide's: without mod_headers it does nothing, silently; the kit's own lines around it fail loudly.
+# guide's: without mod_headers it does nothing, silently (stock Debian: measured, notebook 05).
 GUIDE_APACHE_RULE = f"""\
 <IfModule mod_setenvif.c>
   <IfModule mod_headers.c>
@@ -42,15 +46,23 @@ GUIDE_APACHE_RULE = f"""\
     </FilesMatch>
   </IfModule>
 </IfModule>"""
+# What apache_config prints for it: the same lines without the <IfModule> wrappers, so a server
+# without mod_headers or mod_setenvif stops with an error instead of starting and sending nothing.
+GUIDE_APACHE_LINES = f"""\
+# The guide's rule, without its <IfModule> lines: a missing module is then an error, not silence.
+<FilesMatch "{H5BP_IMAGE_PATTERN}">
+  SetEnvIf Origin ":" IS_CORS
+  Header set Access-Control-Allow-Origin "*" env=IS_CORS
+</FilesMatch>"""
 
-# The guide's rule for nginx. "Header set" (not "always") reaches 2xx answers only, as in the lab;
-# nginx's add_header without "always" would also reach 3xx and 304, so the status is in the key.
+# The guide's rule for nginx. "Header set" (not "always") reaches 2xx answers and 304s only, as in
+# the lab; nginx's add_header without "always" would also reach 3xx, so the status is in the key.
 _H5BP_NGINX_MAP = f"""\
-# In the http {{}} block: "*" on a 2xx answer to a request whose Origin contains ":" (the guide's
-# SetEnvIf Origin ":" IS_CORS, and Header set without "always", which skips other statuses).
+# In the http {{}} block: "*" on a 2xx or 304 answer to a request whose Origin contains ":" (the
+# guide's SetEnvIf Origin ":" IS_CORS, and Header set without "always", which skips other statuses).
 map "$status:$http_origin" {_NGINX_MAP_VARIABLE} {{
     default "";
-    "~^2[0-9][0-9]:.*:" "*";
+    "~^(2[0-9][0-9]|304):.*:" "*";
 }}"""
 
 # The lab's Content-Type for each picture extension (cors_lab.assets; tests/test_serverconf.py
@@ -70,11 +82,8 @@ _APACHE_TYPE_DIFFERS = ("ico",)
 _NGINX_TYPE_DIFFERS = ("bmp",)
 
 _APACHE, _NGINX = "Apache", "nginx"
-_NO_VALIDATORS = "# No validators, as the lab: no ETag or Last-Modified; conditional requests get the whole answer."
-_BOTH_ACAO = (
-    "the guide's rule sets Access-Control-Allow-Origin too, so a real server sends both lines on a 2xx "
-    "answer (and the CORS check fails) where the lab replaces yours with the rule's; use one or the other."
-)
+_NO_VALIDATORS = "# validators=0: no ETag or Last-Modified; conditional requests get the whole answer."
+_NOT_200_VALIDATORS = "# The lab sends ETag and Last-Modified with a 200 only:"
 
 
 class ConfigRefused(UsageError):
@@ -108,9 +117,13 @@ def _python_knobs(k: Knobs) -> dict[str, object]:
             out[name] = getattr(k, name)
     if k.delay:
         out["delay"] = k.delay
-    for name in ("apache", "nosniff"):
+    for name in ("apache", "nosniff", "errorpage"):
         if getattr(k, name):
             out[name] = True
+    if not k.validators:
+        out["validators"] = False
+    if k.age is not None:
+        out["age"] = k.age
     return out
 
 
@@ -119,7 +132,8 @@ def _parse(name: str | None, url: str | None, knobs: dict[str, object]) -> tuple
         if knobs or name is not None:
             raise UsageError("Give either url=... or name= and knobs, not both.")
         name, knobs = knobs_from_url(url)
-    if name is not None and (not isinstance(name, str) or not name or any(c in name for c in '/\\"\x00\r\n ')):
+    if name is not None and (not isinstance(name, str) or not name or any(c in name for c in '/\\" ')
+                             or control_character(name)):
         raise UsageError(f"name is an image file name such as 'picture.png'; got {name!r}.")
     if "user" in knobs or "samesite" in knobs:
         raise UsageError("Server snippets cover image URLs; the /login knobs (user, samesite) have none.")
@@ -137,8 +151,6 @@ def _extension(name: str | None) -> str | None:
 
 
 def _refuse_what_no_server_does(server: str, k: Knobs) -> None:
-    if k.acao and k.apache:
-        raise ConfigRefused(server, "acao= with apache=1", _BOTH_ACAO)
     if k.delay:
         raise ConfigRefused(server, f"delay={k.delay:g}", "no stock directive waits before answering.")
     if k.truncate is not None:
@@ -146,8 +158,17 @@ def _refuse_what_no_server_does(server: str, k: Knobs) -> None:
 
 
 def _serves_the_file(k: Knobs) -> bool:
-    """Whether the answer carries the picture (so a server would add validators to it)."""
-    return k.to is None and k.final_status not in (204, 304)
+    """Whether the answer carries the picture's file (so a server would add validators to it)."""
+    return k.to is None and not k.errorpage and k.final_status not in (204, 304)
+
+
+def _file_age_lines(k: Knobs, name: str | None) -> list[str]:
+    """The command that dates the picture's file as the ``age`` knob dates the lab's (no directive can)."""
+    if k.age is None or not _serves_the_file(k):
+        return []
+    path = f"/path/to{ASSET_PREFIX}{name or '*'}"
+    return [f"# The picture's file is {k.age} s old in the lab (its Last-Modified): date yours the same way:",
+            "#   " + FILE_AGE_COMMAND.format(age=k.age, path=path)]
 
 
 # --- Apache ---------------------------------------------------------------------------------------
@@ -162,7 +183,11 @@ def _apache_value(value: str) -> str:
 
 
 def _apache_headers(k: Knobs) -> list[str]:
-    """The lab's header lines, on every status ("always"); "unset" first drops a line the site already sends."""
+    """The lab's header lines, on every status ("always"); "unset" first drops a line the site already sends.
+
+    With the guide's rule no "unset" for Access-Control-Allow-Origin: a <Location>'s "Header unset"
+    runs after the rule's <FilesMatch> and would drop its "*" (measured); the lab sends both lines.
+    """
     sets = [
         ("Access-Control-Allow-Origin", k.acao),
         ("Access-Control-Allow-Credentials", () if k.acac is None else (k.acac,)),
@@ -172,7 +197,8 @@ def _apache_headers(k: Knobs) -> list[str]:
     lines = []
     for header, values in sets:
         if values:
-            lines.append(f"Header unset {header}")
+            if not (k.apache and header == "Access-Control-Allow-Origin"):
+                lines.append(f"Header unset {header}")
             lines += [f"Header always {'add' if i else 'set'} {header} {_apache_value(v)}" for i, v in enumerate(values)]
     # Merge: a Vary the site sends (Accept-Encoding from compression) still matters to the cache.
     lines += [f"Header always merge Vary {_apache_value(v)}" for v in k.vary]
@@ -215,6 +241,9 @@ def _apache_status(k: Knobs, name: str | None) -> list[str]:
         ]
     if status == 200:
         return []
+    if k.errorpage:
+        return [f"# Status {status} with Apache's own error page (text/html), as the lab's errorpage=1 sends:",
+                f"Redirect {status}"]
     if name is None and (status == 204 or 400 <= status <= 599):
         raise ConfigRefused(_APACHE, f"status={status} without name=", "the answer names its picture (ErrorDocument, Content-Type); give name=.")
     if status == 204:
@@ -227,6 +256,9 @@ def _apache_status(k: Knobs, name: str | None) -> list[str]:
             f"  Redirect {status}",
             "</If>",
             f"ErrorDocument {status} {_quote(path)}",
+            _NOT_200_VALIDATORS,
+            "Header unset ETag",
+            "Header unset Last-Modified",
         ]
         if k.apache:
             lines += ["# The guide's rule would fire on that error document; the lab sends its ACAO on 2xx only.",
@@ -263,13 +295,14 @@ def apache_config(*, name: str | None = None, url: str | None = None, **knobs: o
     name, k, query = _parse(name, url, knobs)
     _refuse_what_no_server_does(_APACHE, k)
     status_lines = _apache_status(k, name)
-    body = list(_APACHE_NO_VALIDATORS) if _serves_the_file(k) else []
+    body = list(_APACHE_NO_VALIDATORS) if _serves_the_file(k) and not k.validators else []
     body += _apache_headers(k) + _apache_type(k, name, k.final_status) + status_lines
     modules = _apache_modules(body, k)
     out = [
         f"# Apache 2.4: what the lab does for ?{query}" if query else "# Apache 2.4: what the lab does with no knobs",
         "# Enable the modules it needs (stock Debian/Ubuntu has no mod_headers), then restart Apache:",
         f"#   sudo a2enmod {' '.join(modules)} && sudo systemctl restart apache2",
+        *_file_age_lines(k, name),
     ]
     if name is not None:
         out += ["# In the site's <VirtualHost> (or the main server config):", f'<Location "{ASSET_PREFIX}{name}">']
@@ -279,13 +312,15 @@ def apache_config(*, name: str | None = None, url: str | None = None, **knobs: o
     if k.apache:
         if name is not None and not _H5BP_IMAGE.search(name):
             out.append(f"# The guide's rule below never matches {name!r}: it is not one of its image extensions.")
-        out.append(GUIDE_APACHE_RULE)
+        out.append(GUIDE_APACHE_LINES)
     return "\n".join(out)
 
 
 # --- nginx ----------------------------------------------------------------------------------------
 
 _NGINX_NO_VALIDATORS = (_NO_VALIDATORS, "etag off;", "if_modified_since off;", 'add_header Last-Modified "" always;')
+# nginx drops Last-Modified by itself on a status other than 200, 206 and 304, but keeps the ETag.
+_NGINX_NOT_200_VALIDATORS = (_NOT_200_VALIDATORS + " nginx drops Last-Modified itself, not the ETag.", "etag off;")
 
 
 def _nginx_refusals(k: Knobs) -> None:
@@ -350,10 +385,16 @@ def nginx_config(*, name: str | None = None, url: str | None = None, **knobs: ob
     _nginx_refusals(k)
     status = k.final_status
     headers = _nginx_headers(k, name, status)
-    picture = list(_NGINX_NO_VALIDATORS) if _serves_the_file(k) else []
+    picture = []
+    if _serves_the_file(k) and not k.validators:
+        picture += _NGINX_NO_VALIDATORS
+    elif _serves_the_file(k) and status != 200:
+        picture += _NGINX_NOT_200_VALIDATORS
     picture += headers + _nginx_type(k, name)
     named: list[str] = []  # a second location: the body of a redirect or an error status
-    if k.to is not None:
+    if k.errorpage:
+        main = headers + [f"return {status};  # nginx's own error page (text/html), as the lab's errorpage=1 sends"]
+    elif k.to is not None:
         target = _nginx_named(name, "_no_body")
         main = [f"error_page {status} {target};  # an empty body, as the lab sends (nginx's own is an HTML page)",
                 f"return {status} {_quote(k.to)};"]
@@ -373,6 +414,7 @@ def nginx_config(*, name: str | None = None, url: str | None = None, **knobs: ob
         named = picture
 
     out = [f"# nginx: what the lab does for ?{query}" if query else "# nginx: what the lab does with no knobs"]
+    out += _file_age_lines(k, name)
     if k.apache:
         out.append(_H5BP_NGINX_MAP)
     out.append("# In the server {} block:")

@@ -1,8 +1,10 @@
 """``localStorage`` for the kernel: the Web Storage API for one origin, kept in a SQLite file.
 
 Owns the storage area of each origin (items survive a kernel restart), its quota, and JavaScript's
-conversion of keys and values to strings. It must not decide whether a page may read an image:
-it only keeps what a page saved, e.g. the MDN guide's ``canvas.toDataURL()``.
+conversion of keys and values to strings. The file is the user's alone (directory 0700, file 0600:
+saved pictures may be private), and a file that is not the kit's own database is refused untouched.
+It must not decide whether a page may read an image: it only keeps what a page saved, e.g. the MDN
+guide's ``canvas.toDataURL()``.
 
     >>> storage = LocalStorage("https://a.test")          # doctest: +SKIP
     >>> storage.setItem("saved-image-example", "data:image/png;base64,iVBOR...")  # doctest: +SKIP
@@ -16,11 +18,13 @@ import contextlib
 import math
 import os
 import sqlite3
+import stat
 import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from .errors import QuotaExceededError, SecurityError, UsageError
 from .spec.origins import parse_origin
@@ -49,6 +53,12 @@ CREATE TABLE IF NOT EXISTS items (
     UNIQUE (origin, item_key)
 )
 """
+
+# PRAGMA application_id of the kit's files ("CORS"): https://www.sqlite.org/pragma.html#pragma_application_id
+APPLICATION_ID = int.from_bytes(b"CORS", "big")
+_SQLITE_MAGIC = b"SQLite format 3\x00"  # https://www.sqlite.org/fileformat.html#the_database_header
+_KIT_TABLES = {"items", "sqlite_sequence"}
+_KIT_COLUMNS = {"id", "origin", "item_key", "item_value"}
 
 _DENIED = "Failed to read the 'localStorage' property from 'Window': Access is denied for this document."
 
@@ -242,26 +252,93 @@ class LocalStorage:
 
     def _create(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._make_private_dirs()
+            if self._claim_new_file():
+                fresh = True
+            else:
+                self._check_is_ours()
+                fresh = False
             with self._connect() as con:
                 # WAL lets one kernel read while another writes; it sticks to the file once set.
                 con.execute("PRAGMA journal_mode = WAL")
                 con.execute(_SCHEMA)
+                con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 columns = {row[1] for row in con.execute("PRAGMA table_info(items)")}
+            if not fresh:
+                self._make_private(self.path, 0o600)
         except sqlite3.DatabaseError as err:
-            raise UsageError(
-                f"{str(self.path)!r} is not a cors-lab storage file ({err}). Pass path= or set"
-                f" {ENV_VAR} to a new file name."
-            ) from None
+            raise self._not_ours(str(err)) from None
         except OSError as err:
             raise UsageError(
                 f"Cannot create the storage file {str(self.path)!r} ({err}). Pass path= or set {ENV_VAR}."
             ) from None
-        if not {"id", "origin", "item_key", "item_value"} <= columns:
-            raise UsageError(
-                f"{str(self.path)!r} holds a different 'items' table, not cors-lab's. Pass path= or set"
-                f" {ENV_VAR} to a new file name."
-            )
+        if not _KIT_COLUMNS <= columns:  # pragma: no cover - _check_is_ours refuses such a file first
+            raise self._not_ours("its 'items' table is not cors-lab's")
+
+    def _make_private_dirs(self) -> None:
+        """Create the missing directories 0700; the kit's own default directory is tightened to 0700."""
+        missing = []
+        parent = self.path.parent
+        while not parent.exists():
+            missing.append(parent)
+            parent = parent.parent
+        for directory in reversed(missing):
+            try:
+                directory.mkdir(mode=0o700)
+            except FileExistsError:
+                pass
+        if self.path == default_path() and self.path.parent.name == "cors-lab":
+            self._make_private(self.path.parent, 0o700)
+
+    @staticmethod
+    def _make_private(path: Path, mode: int) -> None:
+        try:
+            if stat.S_IMODE(path.stat().st_mode) & ~mode:
+                path.chmod(mode)
+        except OSError:  # another user's file on a shared disk: theirs to fix
+            pass
+
+    def _claim_new_file(self) -> bool:
+        """Create the database file 0600 if there is none (or it is empty); True if it is new."""
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            if self.path.stat().st_size:
+                return False
+            self._make_private(self.path, 0o600)  # an empty file: nothing in it to lose
+            return True
+        os.close(fd)
+        return True
+
+    def _check_is_ours(self) -> None:
+        """Refuse, without changing a byte, any file that is not a cors-lab storage file."""
+        with open(self.path, "rb") as f:
+            head = f.read(100)
+        if not head.startswith(_SQLITE_MAGIC):
+            raise self._not_ours("it is not an SQLite database")
+        application_id = int.from_bytes(head[68:72], "big")
+        if application_id == APPLICATION_ID:
+            return
+        if application_id != 0:
+            raise self._not_ours(f"it is another program's SQLite database (application_id {application_id:#x})")
+        # Files from before the kit stamped its id: read-only and immutable, so SQLite writes nothing,
+        # not even a -wal or -shm file beside it.
+        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro&immutable=1"
+        con = sqlite3.connect(uri, uri=True)
+        try:
+            tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            columns = {row[1] for row in con.execute("PRAGMA table_info(items)")}
+        finally:
+            con.close()
+        if not tables <= _KIT_TABLES or (tables and columns != _KIT_COLUMNS):
+            shown = ", ".join(sorted(tables)) or "none"
+            raise self._not_ours(f"it holds other tables ({shown})")
+
+    def _not_ours(self, why: str) -> UsageError:
+        return UsageError(
+            f"{str(self.path)!r} is not a cors-lab storage file: {why}. Nothing in it was changed. Pass path= or"
+            f" set {ENV_VAR} to a new file name."
+        )
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -307,15 +384,29 @@ class LocalStorage:
 # --- JavaScript's String(value) ---------------------------------------------------------------
 
 
+_MAX_NESTING = 256  # arrays inside arrays; deeper ones are refused (JavaScript engines throw RangeError)
+_MAX_DIGITS = 100_000  # decimal digits of an int converted (Python's str() refuses past 4,300)
+
+
 def to_dom_string(value: Any) -> str:
     """``value`` converted to a string as JavaScript's ``String(value)`` does for Web Storage.
 
-    ``True`` -> "true", ``None`` -> "null", ``1.0`` -> "1", ``[1, None]`` -> "1,", ``{}`` ->
-    "[object Object]" (the classic reason to ``JSON.stringify`` first). Bytes are refused: there is
-    no bytes type in JavaScript; store a data: URL or base64 text instead.
+    ``True`` -> "true", ``None`` -> "null", ``1.0`` -> "1", ``[1, None]`` -> "1,", ``{}`` and
+    ``object()`` -> "[object Object]" (the classic reason to ``JSON.stringify`` first), a list that
+    contains itself -> its repeat joined as "" (as V8 and SpiderMonkey do), ints of any size -> all
+    their digits (like a BigInt). Never raises anything but ``UsageError``: bytes are refused (there
+    is no bytes type in JavaScript; store a data: URL or base64 text instead), and so is a value
+    whose own ``__str__`` fails (in JavaScript, ``String(x)`` throws what ``x.toString()`` throws).
 
     Spec: https://tc39.es/ecma262/#sec-tostring
     """
+    try:
+        return _to_string(value, set(), 0)
+    except RecursionError:
+        raise UsageError("This value is nested too deeply to convert to a string; store JSON text instead.") from None
+
+
+def _to_string(value: Any, joining: set[int], depth: int) -> str:
     if isinstance(value, str):
         return value
     if value is None:
@@ -323,20 +414,64 @@ def to_dom_string(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value)
+        return _int_to_string(value)
     if isinstance(value, float):
         return _number_to_string(value)
     if isinstance(value, (list, tuple)):
         # Array.prototype.join: null and undefined elements become the empty string.
-        return ",".join("" if item is None else to_dom_string(item) for item in value)
+        # Deviation: the standard's join has no cycle check (it would recurse forever); engines
+        # give an array already being joined as "", and so does this.
+        if id(value) in joining:
+            return ""
+        if depth >= _MAX_NESTING:
+            raise UsageError(f"This list holds lists more than {_MAX_NESTING} deep; store JSON text instead.")
+        joining.add(id(value))
+        try:
+            parts = []
+            for item in value:
+                parts.append("" if item is None else _to_string(item, joining, depth + 1))
+        finally:
+            joining.discard(id(value))
+        return ",".join(parts)
     if isinstance(value, dict):
         return "[object Object]"
+    if isinstance(value, (set, frozenset)):
+        return "[object Set]"
     if isinstance(value, (bytes, bytearray, memoryview)):
         raise UsageError(
             "localStorage stores strings, not bytes. Store text, e.g. a data: URL from"
             " canvas.toDataURL() or base64.b64encode(data).decode()."
         )
-    return str(value)
+    kind = type(value)
+    if kind.__str__ is object.__str__ and kind.__repr__ is object.__repr__:
+        return "[object Object]"  # a plain object, with no text of its own
+    try:
+        text = str(value)
+    except Exception as err:  # noqa: BLE001 - any failure of the value's own __str__
+        raise UsageError(
+            f"String() of this {kind.__name__} failed: its __str__ raised {type(err).__name__}: {err}. In JavaScript"
+            " String(x) throws what x.toString() throws; store text you made yourself instead."
+        ) from None
+    return text
+
+
+def _int_to_string(n: int) -> str:
+    """All the digits of ``n`` (BigInt's toString), past Python's 4,300-digit str() limit too."""
+    digits = int(abs(n).bit_length() * 0.30103) + 1
+    if digits > _MAX_DIGITS:
+        raise UsageError(
+            f"This int has about {digits:,} decimal digits; the kit converts at most {_MAX_DIGITS:,}. Store"
+            " a shorter text (hex(value) is much quicker to write out)."
+        )
+    return ("-" if n < 0 else "") + _digits(abs(n))
+
+
+def _digits(n: int) -> str:
+    if n.bit_length() < 10_000:  # about 3,000 digits: str() takes it
+        return str(n)
+    half = int(n.bit_length() * 0.30103) // 2
+    high, low = divmod(n, 10**half)
+    return _digits(high) + _digits(low).zfill(half)
 
 
 def _number_to_string(x: float) -> str:

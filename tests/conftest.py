@@ -1,9 +1,9 @@
 """Fixtures shared by test modules: a Playwright-driven Debian Chromium for the browser tier, and
-Debian's apache2 and nginx as a test's own processes (``real_servers``, from realservers.py)."""
+Debian's apache2 and nginx as a test's own processes (``real_servers``, from cors_lab.realservers)."""
 
 import pytest
-from realservers import real_servers  # noqa: F401  (a fixture: importing it here registers it)
 
+from cors_lab import realservers
 from cors_lab.harness import LAUNCH_ARGS, browser_unavailable_reason, find_chromium
 
 pytest_plugins = ["live_page"]  # the simulated live page's fixtures: lab, probe
@@ -23,3 +23,22 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def real_servers():
+    """``start(kind, **kwargs)`` -> RealServer; every server started is stopped after the test,
+    and the test fails if one left a process behind. Skips with the install command when missing."""
+    started: list[realservers.RealServer] = []
+
+    def start(kind: str, **kwargs: object) -> realservers.RealServer:
+        reason = realservers.unavailable_reason(kind)
+        if reason:
+            pytest.skip(reason)
+        server = (realservers.start_apache if kind == "apache" else realservers.start_nginx)(**kwargs)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -5,15 +5,18 @@ lab's server does for a request it reads, log entry included) with no socket; th
 default transport over real loopback sockets: a round trip with cookies, a dead server, a slow one.
 """
 
+import socket
 import time
 from urllib.parse import urlsplit
 
 import pytest
+from hostile_corpus import HostileServer
 
+from cors_lab import browser as browser_module
 from cors_lab import predict
 from cors_lab.assets import ASSET_NAMES, expected_pixels
 from cors_lab.browser import Browser, RawResponse, TransportError
-from cors_lab.errors import UsageError
+from cors_lab.errors import DecodeError, UsageError
 from cors_lab.servers import Lab, Request
 
 
@@ -155,6 +158,56 @@ def test_cache_vary_origin_gotcha(lab, browser, vary, second_event, requests_mad
     assert browser.load_image(url, crossorigin="anonymous").event == "load"
 
 
+# --- Heuristic freshness and revalidation: the lab's pictures are files with validators ---------------
+
+
+@pytest.mark.parametrize(
+    "knobs, second_event, statuses, validated",
+    [
+        # No Cache-Control, a file dated 2025: fresh for 10% of its age (RFC 9111 4.2.2, Chromium's
+        # fraction), so the CORS load reuses the answer the plain load stored, without ACAO.
+        pytest.param({}, "error", [200], False, id="heuristic-fresh-reuses-and-fails"),
+        # Cache-Control: no-cache: revalidated; the 304 carries the rule's ACAO and updates the
+        # stored response, whose headers the CORS check then reads.
+        pytest.param({"cache": "no-cache"}, "load", [200, 304], True, id="no-cache-revalidates-304-passes"),
+        # A file modified just before the first request: a heuristic lifetime of 0 s.
+        pytest.param({"age": 0}, "load", [200, 304], True, id="new-file-revalidates-304-passes"),
+        # No validators at all: nothing to be fresh by, nothing to revalidate with: a whole new answer.
+        pytest.param({"validators": False}, "load", [200, 200], False, id="no-validators-refetches"),
+        # Vary: Origin: the stored request had no Origin; Chromium revalidates with If-None-Match
+        # alone, and the 304 (with ACAO, the request had Origin) updates the stored response.
+        pytest.param({"vary": "Origin"}, "load", [200, 304], True, id="vary-origin-revalidates-etag-only"),
+    ],
+)
+def test_guide_rule_without_cache_settings(lab, browser, knobs, second_event, statuses, validated):
+    url = lab.cdn.url("picture.png", apache=True, nonce=True, **knobs)
+    first = browser.load_image(url)
+    second = browser.load_image(url, crossorigin="anonymous")
+    assert (first.event, second.event) == ("load", second_event), second
+    assert [e.status for e in lab.cdn.log] == statuses
+    assert second.hops[0].validated is validated and second.hops[0].from_cache is (len(statuses) == 1)
+    if validated:
+        sent = dict(second.hops[0].sent)
+        first_headers = dict(first.hops[0].headers)
+        assert sent["If-None-Match"] == first_headers["ETag"]
+        assert sent.get("If-Modified-Since") == (None if "vary" in knobs else first_headers["Last-Modified"])
+        assert second.hops[0].status == 304 and "304 (revalidated" in str(second)
+        assert dict(second.hops[0].headers)["Access-Control-Allow-Origin"] == "*"
+        assert dict(second.hops[0].headers)["Content-Type"] == "image/png"  # kept from the stored 200
+        # The stored response now carries the 304's ACAO: a third, plain load reuses or revalidates it.
+        assert browser.load_image(url, crossorigin="anonymous").event == "load"
+
+
+def test_revalidation_is_stored_like_any_answer(lab, browser):
+    # The cache's own If-None-Match must not turn cache mode "default" into "no-store" (Fetch does
+    # that only for a request that was conditional before the cache saw it): the 304 freshens.
+    url = lab.cdn.url("picture.png", acao="*", cache="max-age=0", nonce=True)
+    browser.load_image(url, crossorigin="anonymous")
+    again = browser.load_image(url, crossorigin="anonymous")
+    assert again.hops[0].validated and "Freshened the stored response" in again.hops[0].cache_why
+    assert len(browser.cache) == 1
+
+
 # --- Failures end as an error event ------------------------------------------------------------------
 
 
@@ -273,3 +326,50 @@ def test_slow_server_times_out_promptly(lab):
     assert time.monotonic() - start < 3
 
 
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("behaviour", ["drip-headers", "drip-body", "drip-redirects"])
+def test_one_deadline_holds_against_a_dripping_server(behaviour):
+    # One byte every 0.1 s (headers or body), or three redirects of 2 s each: every read returns in
+    # time, yet the whole load has 1 s, however many hops it takes.
+    server = HostileServer(behaviour)
+    try:
+        b = Browser("http://127.0.0.1", timeout=1)
+        start = time.monotonic()
+        result = b.load_image(server.url)
+        elapsed = time.monotonic() - start
+    finally:
+        server.close()
+    assert result.event == "error" and "in time" in result.reason and "timeout is 1 s" in result.reason
+    assert elapsed < 1.5
+
+
+def test_the_deadline_covers_decoding(lab, monkeypatch):
+    # The fetch took all the time there was: the decoder gets none, and the load says so.
+    seen = []
+
+    def slow_decode(body, **kwargs):
+        seen.append(kwargs["timeout"])
+        raise DecodeError("Decoding this image took longer than the time left.", kind="too-slow")
+
+    monkeypatch.setattr(browser_module, "decode_image", slow_decode)
+    result = Browser(lab.site, timeout=3).load_image(lab.cdn.url("picture.png", nonce=True))
+    assert result.event == "error" and "too" in result.reason
+    assert 0 < seen[0] <= 3
+
+
+def test_a_watchdog_that_fires_after_the_answer_still_reports_the_timeout():
+    watchdog = browser_module._Watchdog()
+    a, b = socket.socketpair()
+    try:
+        token = watchdog.watch(a, time.monotonic() - 1)  # already past
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not watchdog._fired:
+            time.sleep(0.01)
+        assert watchdog.forget(token) is True
+        assert a.recv(1) == b""  # shut down
+        assert watchdog.forget(watchdog.watch(b, time.monotonic() + 60)) is False
+    finally:
+        a.close()
+        b.close()

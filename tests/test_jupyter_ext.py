@@ -1,7 +1,7 @@
 """cors_lab.jupyter_ext without a server: knobs, URLs, how it is enabled (and on Binder).
 
-The handler itself answers in a real Jupyter server in tests/test_e2e_jupyterlab.py
-(test_extension_serves_pictures_without_a_token, test_opaque_probe_in_jupyterlab).
+The handler itself answers in a real Jupyter server in tests/e2e/test_live_probe.py
+(test_extension_serves_pictures_without_a_token, test_opaque_probe_and_compare_with_the_extension).
 """
 
 from __future__ import annotations
@@ -75,4 +75,34 @@ def test_binder_pulls_in_everything_and_enables_the_extension():
     post_build = ROOT / "binder" / "postBuild"
     assert os.access(post_build, os.X_OK)
     text = post_build.read_text()
-    assert text.startswith("#!/bin/bash") and "cors_lab/jupyter-config/jupyter_server_config.d/cors_lab.json" in text
+    # The kit's own command (an editable install copies no config file, and `jupyter server extension
+    # enable` refuses a module no config file names yet).
+    assert text.startswith("#!/bin/bash") and "\npython -m cors_lab enable-extension\n" in text
+
+
+def test_enable_writes_the_shipped_config_file(tmp_path):
+    path = jupyter_ext.enable(tmp_path)
+    assert path == tmp_path / "jupyter_server_config.d" / "cors_lab.json"
+    assert path.read_bytes() == CONFIG.read_bytes()
+
+
+def test_enable_extension_command(tmp_path, capsys):
+    from cors_lab.__main__ import main
+
+    assert main(["enable-extension", "--config-dir", str(tmp_path)]) == 0
+    assert (tmp_path / "jupyter_server_config.d" / "cors_lab.json").exists()
+    assert f"wrote {tmp_path}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("query", ["acao=a%0BX-Injected:%20yes", "vary=%01", "ctype=text/html%7F"])
+def test_control_characters_are_refused_like_the_lab_servers(query):
+    with pytest.raises(UsageError, match="control character"):
+        jupyter_ext.check_knobs(query)
+
+
+@pytest.mark.parametrize("content_type, image", [
+    ("image/png", True), ("Image/SVG+XML; charset=utf-8", True), ("text/html", False), ("", False), (None, False),
+    ("text/plain; x=image/png", False),
+])
+def test_is_image_type(content_type, image):
+    assert jupyter_ext.is_image_type(content_type) is image

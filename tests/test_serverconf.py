@@ -13,6 +13,7 @@ import pytest
 from cors_lab.assets import ASSET_NAMES, get_asset
 from cors_lab.errors import UsageError
 from cors_lab.serverconf import (
+    GUIDE_APACHE_LINES,
     GUIDE_APACHE_RULE,
     PICTURE_TYPES,
     ConfigRefused,
@@ -34,22 +35,22 @@ GUIDE_APACHE = """\
 </IfModule>"""
 
 NGINX_MAP = """\
-# In the http {} block: "*" on a 2xx answer to a request whose Origin contains ":" (the guide's
-# SetEnvIf Origin ":" IS_CORS, and Header set without "always", which skips other statuses).
+# In the http {} block: "*" on a 2xx or 304 answer to a request whose Origin contains ":" (the
+# guide's SetEnvIf Origin ":" IS_CORS, and Header set without "always", which skips other statuses).
 map "$status:$http_origin" $cors_lab_image_acao {
     default "";
-    "~^2[0-9][0-9]:.*:" "*";
+    "~^(2[0-9][0-9]|304):.*:" "*";
 }"""
 
 APACHE_NO_VALIDATORS = """\
-  # No validators, as the lab: no ETag or Last-Modified; conditional requests get the whole answer.
+  # validators=0: no ETag or Last-Modified; conditional requests get the whole answer.
   FileETag None
   Header unset Last-Modified
   RequestHeader unset If-None-Match
   RequestHeader unset If-Modified-Since"""
 
 NGINX_NO_VALIDATORS = """\
-    # No validators, as the lab: no ETag or Last-Modified; conditional requests get the whole answer.
+    # validators=0: no ETag or Last-Modified; conditional requests get the whole answer.
     etag off;
     if_modified_since off;
     add_header Last-Modified "" always;"""
@@ -69,7 +70,6 @@ def test_apache_headers():
 # Apache 2.4: what the lab does for ?acao=*&vary=Origin&cache=max-age%3D3600
 {head("headers")}
 <Location "/img/picture.png">
-{APACHE_NO_VALIDATORS}
   # The lab's headers on every status ("always"); "unset" drops a line the site already sends.
   Header unset Access-Control-Allow-Origin
   Header always set Access-Control-Allow-Origin "*"
@@ -84,23 +84,26 @@ def test_apache_headers():
 
 
 def test_nginx_headers():
-    assert nginx_config(name="picture.png", acao="*", vary="Origin", cache="max-age=3600") == f"""\
+    assert nginx_config(name="picture.png", acao="*", vary="Origin", cache="max-age=3600") == """\
 # nginx: what the lab does for ?acao=*&vary=Origin&cache=max-age%3D3600
-# In the server {{}} block:
-location = /img/picture.png {{
-{NGINX_NO_VALIDATORS}
+# In the server {} block:
+location = /img/picture.png {
     # The lab's headers on every status ("always"). Here nginx drops the server's own add_header lines.
     add_header Access-Control-Allow-Origin "*" always;
     add_header Vary "Origin" always;
     add_header Cache-Control "max-age=3600" always;
     expires off;  # no Expires or second Cache-Control from an 'expires' of the server
-}}"""
+}"""
 
 
-def test_the_guides_block_is_verbatim():
+def test_the_guides_block_is_verbatim_and_printed_without_its_ifmodule_lines():
     assert GUIDE_APACHE_RULE == GUIDE_APACHE
+    # Without the wrappers, a server lacking mod_headers refuses the config instead of silently
+    # sending no ACAO (tests/test_realservers.py starts stock Debian Apache with both).
+    unwrapped = [line.strip() for line in GUIDE_APACHE.splitlines() if "IfModule" not in line]
+    assert [line.strip() for line in GUIDE_APACHE_LINES.splitlines()[1:]] == unwrapped
     text = apache_config(apache=True)
-    assert text.endswith("\n" + GUIDE_APACHE)
+    assert text.endswith("\n" + GUIDE_APACHE_LINES)
     assert "sudo a2enmod headers setenvif mime &&" in text
 
 
@@ -116,7 +119,6 @@ def test_h5bp_rule_with_a_cache_header_for_one_file():
 # Apache 2.4: what the lab does for ?cache=max-age%3D3600&apache=1
 {head("headers setenvif")}
 <Location "/img/picture.png">
-{APACHE_NO_VALIDATORS}
   # The lab's headers on every status ("always"); "unset" drops a line the site already sends.
   Header unset Cache-Control
   Header always set Cache-Control "max-age=3600"
@@ -125,13 +127,12 @@ def test_h5bp_rule_with_a_cache_header_for_one_file():
     ExpiresActive Off
   </IfModule>
 </Location>
-{GUIDE_APACHE}"""
+{GUIDE_APACHE_LINES}"""
     assert nginx_config(name="picture.png", apache=True, cache="max-age=3600") == f"""\
 # nginx: what the lab does for ?cache=max-age%3D3600&apache=1
 {NGINX_MAP}
 # In the server {{}} block:
 location = /img/picture.png {{
-{NGINX_NO_VALIDATORS}
     # The lab's headers on every status ("always"). Here nginx drops the server's own add_header lines.
     add_header Cache-Control "max-age=3600" always;
     add_header Access-Control-Allow-Origin $cors_lab_image_acao always;  # the guide's rule (the map); empty: not sent
@@ -212,7 +213,6 @@ def test_error_status_sends_the_picture_as_its_body():
 # Apache 2.4: what the lab does for ?status=404&ctype=text/html
 {head("headers alias env")}
 <Location "/img/picture.png">
-{APACHE_NO_VALIDATORS}
   ForceType "text/html"
   # The lab never compresses (mod_deflate would add Vary: Accept-Encoding to a text type):
   SetEnv no-gzip 1
@@ -221,19 +221,23 @@ def test_error_status_sends_the_picture_as_its_body():
     Redirect 404
   </If>
   ErrorDocument 404 "/img/picture.png"
+  # The lab sends ETag and Last-Modified with a 200 only:
+  Header unset ETag
+  Header unset Last-Modified
 </Location>"""
-    assert nginx_config(name="picture.png", status=404, ctype="text/html") == f"""\
+    assert nginx_config(name="picture.png", status=404, ctype="text/html") == """\
 # nginx: what the lab does for ?status=404&ctype=text/html
-# In the server {{}} block:
-location = /img/picture.png {{
+# In the server {} block:
+location = /img/picture.png {
     error_page 404 @cors_lab_picture_png_body;  # status 404 with the picture as its body, as the lab sends
     return 404;
-}}
-location @cors_lab_picture_png_body {{
-{NGINX_NO_VALIDATORS}
-    types {{ }} default_type "text/html";
+}
+location @cors_lab_picture_png_body {
+    # The lab sends ETag and Last-Modified with a 200 only: nginx drops Last-Modified itself, not the ETag.
+    etag off;
+    types { } default_type "text/html";
     gzip off;  # the lab never compresses
-}}"""
+}"""
 
 
 def test_error_status_with_the_guides_rule_keeps_the_rule_to_2xx():
@@ -268,8 +272,6 @@ def test_picture_types_are_the_labs():
 @pytest.mark.parametrize(
     "config, kwargs, server, knob",
     [
-        (apache_config, {"acao": "http://a.test", "apache": True}, "Apache", "acao= with apache=1"),
-        (nginx_config, {"acao": "http://a.test", "apache": True}, "nginx", "acao= with apache=1"),
         (apache_config, {"delay": 2.5}, "Apache", "delay=2.5"),
         (nginx_config, {"truncate": 100}, "nginx", "truncate=100"),
         (nginx_config, {"acao": ""}, "nginx", "acao=''"),
@@ -304,11 +306,50 @@ def test_quotes_backslashes_and_percent_are_escaped():
     assert 'add_header Cache-Control "a\\"b\\\\c%d" always;' in nginx_config(cache='a"b\\c%d')
 
 
-def test_no_knobs_still_turns_validators_off():
+def test_validators_are_the_servers_own_unless_turned_off():
     text = apache_config()
-    assert text.startswith("# Apache 2.4: what the lab does with no knobs\n") and "FileETag None" in text
+    assert text.startswith("# Apache 2.4: what the lab does with no knobs\n") and "FileETag" not in text
     text = nginx_config()
-    assert text.startswith("# nginx: what the lab does with no knobs\n") and "etag off;" in text
+    assert text.startswith("# nginx: what the lab does with no knobs\n") and "etag" not in text
+    assert APACHE_NO_VALIDATORS in apache_config(name="picture.png", validators=False)
+    assert NGINX_NO_VALIDATORS in nginx_config(name="picture.png", validators=False)
+    # Where no file is sent, there are no validators to turn off.
+    assert "FileETag" not in apache_config(name="picture.png", validators=False, to="http://127.0.0.1:9/img/picture.png")
+
+
+def test_the_guides_rule_beside_acao_lines_sends_both():
+    # Apache and nginx both send the acao lines, then the rule's "*" (measured); so does the lab.
+    text = apache_config(name="picture.png", acao="http://a.test", apache=True)
+    assert 'Header always set Access-Control-Allow-Origin "http://a.test"' in text
+    assert "Header unset Access-Control-Allow-Origin" not in text  # it would drop the rule's "*" (measured)
+    text = nginx_config(name="picture.png", acao="http://a.test", apache=True)
+    assert text.index('add_header Access-Control-Allow-Origin "http://a.test" always;') < text.index("$cors_lab_image_acao always;")
+
+
+def test_errorpage_is_the_servers_own_page():
+    assert apache_config(name="picture.png", status=404, errorpage=True, acao="*") == f"""\
+# Apache 2.4: what the lab does for ?acao=*&status=404&errorpage=1
+{head("headers alias")}
+<Location "/img/picture.png">
+  # The lab's headers on every status ("always"); "unset" drops a line the site already sends.
+  Header unset Access-Control-Allow-Origin
+  Header always set Access-Control-Allow-Origin "*"
+  # Status 404 with Apache's own error page (text/html), as the lab's errorpage=1 sends:
+  Redirect 404
+</Location>"""
+    assert nginx_config(name="picture.png", status=503, errorpage=True) == """\
+# nginx: what the lab does for ?status=503&errorpage=1
+# In the server {} block:
+location = /img/picture.png {
+    return 503;  # nginx's own error page (text/html), as the lab's errorpage=1 sends
+}"""
+
+
+def test_file_age_is_a_command_not_a_directive():
+    line = '#   touch -d "86400 seconds ago" /path/to/img/picture.png'
+    assert line in apache_config(name="picture.png", age=86400).splitlines()
+    assert line in nginx_config(name="picture.png", age=86400).splitlines()
+    assert "touch" not in apache_config(name="picture.png", age=86400, status=404, errorpage=True)
 
 
 @pytest.mark.parametrize(
@@ -332,13 +373,15 @@ def test_apache_names_its_modules_and_wraps_none_of_its_own_lines(kwargs, module
 
 def test_every_header_knob_reaches_both_configs():
     samples = {"acao": "*", "acac": True, "vary": "Origin", "cache": "no-store", "ctype": "text/plain",
-               "to": "http://127.0.0.1:9/img/picture.png", "nosniff": True, "apache": True}
-    words = {"Content-Type": ("ForceType", "default_type"), "Location": ("Redirect", "return 302")}
+               "to": "http://127.0.0.1:9/img/picture.png", "nosniff": True, "apache": True, "validators": False,
+               "age": 60}
+    words = {"ctype": ("ForceType", "default_type"), "to": ("Redirect", "return 302"),
+             "validators": ("FileETag None", "etag off;"), "age": ("touch -d", "touch -d")}
     for name, info in KNOBS.items():
         if info.header is None or name in ("user", "samesite"):
             continue
         apache, nginx = apache_config(**{name: samples[name]}), nginx_config(**{name: samples[name]})
-        a_word, n_word = words.get(info.header, (info.header, info.header))
+        a_word, n_word = words.get(name, (info.header, info.header))
         assert a_word in apache, name
         assert n_word in nginx, name
 
@@ -359,6 +402,10 @@ def test_url_form_equals_knob_form():
     [
         ({"acoa": "*"}, "Unknown knob"),
         ({"acao": "*\r\nX-Evil: 1"}, "line break"),
+        ({"acao": "a\x0bX-Injected: yes"}, "control character U+000B"),
+        ({"vary": "Origin\x7f"}, "control character U+007F"),
+        ({"url": "http://h:1/img/picture.png?ctype=a%1Fb"}, "control character U+001F"),
+        ({"name": "pic\x0bture.png"}, "file name"),
         ({"status": 700}, "200-599"),
         ({"status": 302}, "needs to="),
         ({"delay": 99}, "0 to 30"),

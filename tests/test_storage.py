@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from cors_lab import storage as storage_module
 from cors_lab.errors import QuotaExceededError, SecurityError, UsageError
 from cors_lab.storage import DEFAULT_QUOTA, LocalStorage, default_path, to_dom_string
 
@@ -409,3 +412,152 @@ def test_a_failed_write_keeps_the_old_value_and_releases_the_lock(db):
     assert LocalStorage("https://a.test", path=db).get_item("k") == "old"
     store.set_item("k", "new")  # the write lock was released
     assert store.get_item("k") == "new"
+
+
+# --- the file: the user's alone, and never someone else's database ----------------------------
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_new_directories_are_0700_and_the_file_0600(tmp_path):
+    db = tmp_path / "a" / "b" / "ls.sqlite3"
+    LocalStorage("https://a.test", path=db).set_item("k", "v")
+    assert _mode(tmp_path / "a") == 0o700 and _mode(tmp_path / "a" / "b") == 0o700
+    assert _mode(db) == 0o600
+    for side in db.parent.glob("ls.sqlite3-*"):  # SQLite gives -wal and -shm the database's mode
+        assert _mode(side) == 0o600
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_the_kits_default_directory_and_an_old_file_are_made_private(tmp_path, monkeypatch):
+    monkeypatch.delenv("CORS_LAB_STORAGE", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    folder = tmp_path / "cors-lab"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    LocalStorage("https://a.test").set_item("k", "v")
+    db = folder / "localstorage.sqlite3"
+    db.chmod(0o644)  # as the kit made them before
+    LocalStorage("https://a.test").set_item("k", "w")
+    assert _mode(folder) == 0o700 and _mode(db) == 0o600
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_a_path_in_a_shared_directory_leaves_the_directory_alone(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o755)
+    LocalStorage("https://a.test", path=shared / "ls.sqlite3").set_item("k", "v")
+    assert _mode(shared) == 0o755 and _mode(shared / "ls.sqlite3") == 0o600
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+@pytest.mark.parametrize("journal", ["delete", "wal"])
+def test_another_programs_database_is_refused_untouched(tmp_path, journal):
+    other = tmp_path / "notes.sqlite3"
+    con = sqlite3.connect(other)
+    con.execute(f"PRAGMA journal_mode = {journal}")
+    con.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+    con.execute("INSERT INTO notes (text) VALUES ('mine')")
+    con.commit()
+    con.close()
+    before = _files(tmp_path)
+    with pytest.raises(UsageError, match=r"not a cors-lab storage file: it holds other tables \(notes\)\. Nothing in it was changed"):
+        LocalStorage("https://a.test", path=other)
+    assert _files(tmp_path) == before  # no WAL switch, no table added, no -wal or -shm beside it
+
+
+def test_a_database_with_an_items_table_of_its_own_is_refused(tmp_path):
+    other = tmp_path / "shop.sqlite3"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE items (sku TEXT, price REAL)")
+    con.commit()
+    con.close()
+    before = _files(tmp_path)
+    with pytest.raises(UsageError, match="not a cors-lab storage file"):
+        LocalStorage("https://a.test", path=other)
+    assert _files(tmp_path) == before
+
+
+def test_another_applications_id_is_refused(tmp_path):
+    other = tmp_path / "app.sqlite3"
+    con = sqlite3.connect(other)
+    con.execute("PRAGMA application_id = 1234")
+    con.execute("CREATE TABLE settings (x)")
+    con.commit()
+    con.close()
+    with pytest.raises(UsageError, match=r"another program's SQLite database \(application_id 0x4d2\)"):
+        LocalStorage("https://a.test", path=other)
+
+
+def test_a_file_from_before_the_kit_stamped_its_id_is_still_the_kits(tmp_path):
+    db = tmp_path / "old.sqlite3"
+    con = sqlite3.connect(db)
+    con.execute(storage_module._SCHEMA)
+    con.execute("INSERT INTO items (origin, item_key, item_value) VALUES (?, ?, ?)",
+                ("https://a.test", "k".encode("utf-16-le"), "old".encode("utf-16-le")))
+    con.commit()
+    con.close()
+    store = LocalStorage("https://a.test", path=db)
+    assert store.get_item("k") == "old"
+    assert sqlite3.connect(db).execute("PRAGMA application_id").fetchone()[0] == storage_module.APPLICATION_ID
+
+
+def test_an_empty_file_becomes_a_storage_file(tmp_path):
+    db = tmp_path / "empty.sqlite3"
+    db.touch()
+    LocalStorage("https://a.test", path=db).set_item("k", "v")
+    assert LocalStorage("https://a.test", path=db).get_item("k") == "v"
+
+
+# --- String() coercion never raises a raw exception ---------------------------------------------
+
+
+class _Fails:
+    def __str__(self):
+        raise ValueError("no text for you")
+
+
+class _NotText:
+    def __str__(self):
+        return 42
+
+
+class _Text:
+    def __str__(self):
+        return "my own text"
+
+
+def test_to_dom_string_of_objects_matches_javascript():
+    cyclic = [1, "a"]
+    cyclic.append(cyclic)
+    assert to_dom_string(cyclic) == "1,a,"  # V8: [1, "a", itself].join() is "1,a,"
+    assert to_dom_string(object()) == "[object Object]"
+    assert to_dom_string({1, 2}) == "[object Set]"
+    assert to_dom_string(_Text()) == "my own text"  # a toString of its own
+    assert to_dom_string(10**5000) == "1" + "0" * 5000  # BigInt's digits, past Python's 4,300
+    assert to_dom_string(-(10**5000) + 1) == "-" + "9" * 5000
+
+
+@pytest.mark.parametrize("value, match", [
+    (_Fails(), "__str__ raised ValueError: no text for you"),
+    (_NotText(), "__str__ raised TypeError"),
+    (10**200_000, "about 200,001 decimal digits"),
+    (functools.reduce(lambda inner, _: [inner], range(1000), []), "lists more than 256 deep"),
+], ids=["failing-str", "str-not-a-string", "huge-int", "deep-list"])
+def test_to_dom_string_refuses_with_a_usage_error(value, match):
+    with pytest.raises(UsageError, match=match):
+        to_dom_string(value)
+
+
+def test_set_item_with_a_failing_value_changes_nothing(store):
+    store.set_item("k", "v")
+    with pytest.raises(UsageError):
+        store.set_item("k", _Fails())
+    assert store.get_item("k") == "v"

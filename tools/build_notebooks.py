@@ -275,6 +275,128 @@ print(apache_config(name="picture.png", apache=True, vary="Origin", cache="max-a
     code("""
 print(nginx_config(name="picture.png", apache=True, vary="Origin", cache="max-age=3600"))
 """),
+    md("""
+## No cache setting at all
+
+Most sites that paste the guide's rule set no `Cache-Control` for their images. **Predict:** the same
+two loads, and the server says nothing about caching. Does the second one work?
+"""),
+    code("""
+url = lab.cdn.url("picture.png", apache=True, nonce=True)   # the guide's rule, nothing else
+first = browser.load_image(url)
+second = browser.load_image(url, crossorigin="anonymous")
+print(first.event, second.event)
+"""),
+    md("""
+It fails again, with no `max-age` anywhere. Like every static file server (Apache and nginx both,
+measured), the lab sends the file's date and a tag for its content with each picture:
+"""),
+    code("""
+headers = dict(first.hops[0].headers)
+print("Last-Modified:", headers["Last-Modified"])
+print("ETag:         ", headers["ETag"])
+print(second.hops[0].cache_why)
+"""),
+    md("""
+A response with no explicit lifetime may still be fresh. [RFC 9111 §4.2.2](https://www.rfc-editor.org/rfc/rfc9111#section-4.2.2):
+*"If the response has a Last-Modified header field, caches are encouraged to use a heuristic
+expiration value that is no more than some fraction of the interval since that time. A typical
+setting of this fraction might be 10%."* Chromium uses exactly 10%. The lab's pictures are dated
+1 January 2025, so they are fresh for weeks; a file unchanged for a month gets almost three days:
+"""),
+    code("""
+from cors_lab.spec.cache import freshness_lifetime
+month_old = [("Date", "Sun, 01 Mar 2026 00:00:00 GMT"), ("Last-Modified", "Sun, 01 Feb 2026 00:00:00 GMT")]
+lifetime = freshness_lifetime(month_old, status=200, response_time=0)
+print(lifetime.source, round(lifetime.seconds / 3600, 1), "hours")
+"""),
+    md("""
+**Predict:** two fixes: `Cache-Control: no-cache` (store, but ask before every reuse), or `Vary: Origin`.
+What does the server see for the second load?
+"""),
+    code("""
+for knobs in ({"cache": "no-cache"}, {"vary": "Origin"}):
+    url = lab.cdn.url("picture.png", apache=True, nonce=True, **knobs)
+    browser.load_image(url)
+    second = browser.load_image(url, crossorigin="anonymous")
+    seen = [(e.status, e.header("Access-Control-Allow-Origin")) for e in lab.cdn.log if lab.cdn.origin + e.path == url]
+    print(knobs, second.event, seen)
+"""),
+    md("""
+Both work, and both send a **conditional** request: `If-None-Match` with the stored `ETag` (and
+`If-Modified-Since`, except after a `Vary` mismatch, where Chromium does not trust the date). The server
+answers `304 Not Modified` with no body, but with the rule's `Access-Control-Allow-Origin: *`, since this
+request had an `Origin`. Which headers does the CORS check then read? Fetch's
+[HTTP-network-or-cache fetch](https://fetch.spec.whatwg.org/#http-network-or-cache-fetch): *"If the
+revalidatingFlag is set and forwardResponse's status is 304, then: Update storedResponse's header list
+using forwardResponse's header list [...]. Set response to storedResponse."* The stored picture, with
+the 304's headers merged in ([RFC 9111 §4.3.4](https://www.rfc-editor.org/rfc/rfc9111#section-4.3.4)):
+"""),
+    code("""
+print(second)
+"""),
+    md("""
+## On a real Apache
+
+The guide's rule is an Apache rule, so try it on one. `apache_or_lab` starts Debian's `apache2` as the
+kernel's own process (on `127.0.0.1`, with its own config file, stopped when you leave the `with`
+block) where it is installed (`apt-get install apache2`); elsewhere the lab stands in, with the knobs
+that do what that config does. Five servers: the guide's block on a stock Debian install, then with
+`mod_headers` enabled, then with one line more each:
+"""),
+    code("""
+from cors_lab.realservers import CACHE_LESSON, apache_or_lab
+print(CACHE_LESSON["stock Debian"])
+"""),
+    code("""
+with apache_or_lab(CACHE_LESSON["stock Debian"], lab=lab) as server:
+    print("served by", server.name)
+""", "nbval-ignore-output"),
+    md("""
+**Predict** each row (plain `<img>`, then `<img crossorigin>`), then run:
+"""),
+    code("""
+def two_loads(lesson):
+    with apache_or_lab(CACHE_LESSON[lesson], lab=lab) as server:
+        fresh, url = cors_lab.Browser(lab.site), server.url("picture.png")
+        events = fresh.load_image(url).event, fresh.load_image(url, crossorigin="anonymous").event
+        return events, server.requests()   # (status, Origin, ACAO) of each request the server saw
+"""),
+    code("""
+rows = [(lesson, *two_loads(lesson)) for lesson in CACHE_LESSON]
+print("\\n".join(f"{lesson:15} {events}  {requests}" for lesson, events, requests in rows))
+"""),
+    md("""
+- **stock Debian**: Debian and Ubuntu enable neither `mod_headers` nor `mod_rewrite`. The guide's block
+  sits inside `<IfModule mod_headers.c>`, so Apache starts without a word and never sends the header.
+  The kit's own config (`apache_config(...)` above) leaves the `<IfModule>` lines out and says
+  `sudo a2enmod headers`: pasted on a stock install, Apache refuses to start with *Invalid command
+  'Header', perhaps misspelled or defined by a module not included in the server configuration*,
+  which is the failure you want to see.
+- **mod_headers on**: the heuristic trap. Apache dates the file and tags it; nothing else is needed.
+- **no-cache** and **Vary: Origin**: the `304` that carries `*`.
+- **max-age=3600**: the guide's trap as first shown.
+
+Chromium 156 gives the same verdicts, and sends the same requests, against Apache and against the lab
+for all five (`tests/test_realservers.py`, `python tools/compare_servers.py --chromium`).
+
+## In your browser
+
+With a browser attached (notebook 07 introduces the live probe), your browser makes the same two loads.
+Run the two cells one after the other:
+"""),
+    code("""
+probe = cors_lab.LiveProbe(lab)
+probe
+"""),
+    code("""
+url = probe.url("picture.png", apache=True, nonce=True)
+plain = probe.run(url)
+"""),
+    code("""
+cors = probe.run(url, crossorigin="anonymous")
+print(probe.status)
+"""),
 ]
 
 
@@ -314,7 +436,7 @@ canvas
 foreign = browser.load_image(lab.cdn.url("picture.png"))
 tainted = cors_lab.LabCanvas(64, 48)
 tainted.draw_image(foreign)
-tainted.status()
+tainted
 """),
     md("The picture is shown, exactly as in a browser, but reading it back throws:"),
     code("tainted.get_image_data(8, 8, 1, 1)", "raises-exception"),
@@ -342,7 +464,9 @@ canvas.draw_image(approved)
 canvas.get_image_data(8, 8, 1, 1).ravel()
 """),
     md("""
-What the servers saw — note the `Origin` header, sent only in CORS mode, and the `Sec-Fetch-Mode`:
+What the servers saw — note the `Origin` header, sent only in CORS mode, and the `Sec-Fetch-Mode`.
+The refused CORS load of the plain URL is not there: the browser reused the answer it had stored a
+moment before, and that answer had no ACAO either (notebook 05 shows when that reuse bites):
 """),
     code("lab.cdn.log"),
     md("""
@@ -453,7 +577,11 @@ image_received(downloaded_img)
     md("""
 Without the attribute the browser does not send `Origin`, so the Apache rule adds no header, and even
 with one a `no-cors` response stays opaque: `toDataURL()` throws, and the guide's `try`/`catch` logs it.
-What was saved survives a kernel restart, like the browser's `localStorage`:
+
+What was saved is kept on disk for its origin, like the browser's `localStorage`: a new `LocalStorage`
+for the same origin finds it, in this kernel or in a new one. But an origin includes its port, and the
+lab starts on new ports each time the kernel starts: after a restart `lab.site.origin` is a new origin,
+and its storage starts empty, as your browser's would for a new origin.
 """),
     code("""
 saved = LocalStorage(lab.site.origin).get_item("saved-image-example")
@@ -473,8 +601,8 @@ NOTEBOOKS["07-your-browser"] = [
 # 07 · Your own browser, side by side with the model
 
 Everything so far ran in the kernel. Now the same experiments run in **your browser**: a small page
-served by the lab's `site` origin sits in an iframe below and reports each result back. When you read
-this on GitHub or in a test run, there is no browser attached, and the kernel carries on alone.
+sits in an iframe below and reports each result back. When you read this on GitHub or in a test run,
+no browser answers, and the kernel carries on alone.
 """),
     code("""
 import cors_lab
@@ -482,10 +610,25 @@ lab = cors_lab.start()
 probe = cors_lab.LiveProbe(lab)
 probe
 """),
-    md("Ask your browser to load two images: one tainting, one readable. This returns at once:"),
+    md("""
+`cors_lab.start()` names the lab's servers the way your browser names Jupyter (`localhost` or
+`127.0.0.1`: a cookie, and `localStorage`, care about the difference), so the probe's page, on
+`lab.site`, is *same-site* with this notebook, as the lessons assume.
+
+**Behind one origin** (Binder, a JupyterHub, a remote server) your browser reaches the server machine
+only through Jupyter's own address, so the lab's servers, on that machine's loopback, are out of its
+reach. The probe then runs its experiments in a sandboxed page whose origin is **opaque** (`null`), and
+the pictures come from the kit's Jupyter server extension, which to that page is a real cross-origin
+server. What changes: the page sends `Origin: null` and no cookies, so only
+`Access-Control-Allow-Origin: *` or `null` makes a picture readable (an exact origin never matches
+`null`), and there are no logins, redirects or delays to try. `probe.url(...)` gives a picture URL
+that works in both set-ups: `lab.cdn.url(...)` here, the extension's behind one origin.
+
+Ask your browser to load two images: one tainting, one readable. This returns at once:
+"""),
     code("""
-tainted = probe.run(lab.cdn.url("picture.png", nonce=True))
-readable = probe.run(lab.cdn.url("picture.png", acao="*", nonce=True), crossorigin="anonymous")
+tainted = probe.run(probe.url("picture.png", nonce=True))
+readable = probe.run(probe.url("picture.png", acao="*", nonce=True), crossorigin="anonymous")
 print(probe.status)
 """),
     md("""
@@ -496,10 +639,11 @@ With a browser attached, try it; `await readable` also works inside one cell.
 ## All engines on one experiment
 
 `compare` runs the model (`predict`, over the responses the kernel saw), the kernel browser and your
-browser, and flags any disagreement. **Predict** the three rows first:
+browser, and flags any disagreement: in the verdict, the exception, the pixel read back, or the
+request the server saw (`Origin`, the lab's cookies). **Predict** the three rows first:
 """),
     code("""
-cors_lab.compare(lab, lab.cdn.url("picture.png", acao="*"), "use-credentials", "getImageData", probe)
+cors_lab.compare(lab, probe.url("picture.png", acao="*"), "use-credentials", "getImageData", probe)
 """),
     md("""
 `*` is never enough with credentials, in every engine. A disagreement would be news: a browser that
@@ -508,7 +652,9 @@ differs, a stale HTTP cache, or an extension that rewrites CORS headers.
 ## The lab panel
 
 Every knob as a control. Type any `Access-Control-Allow-Origin` value (one header line per line,
-`{page}` stands for the page's origin), pick the `crossorigin` value and the operation, press **Run**:
+`{page}` stands for the page's origin), pick the `crossorigin` value and the operation, press **Run**.
+"Logged in" logs the kernel browser *and* your browser in as alice at the image's server (and out
+again when unticked), so both ask for the same picture:
 """),
     code("""
 from cors_lab.panel import Panel

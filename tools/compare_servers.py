@@ -10,13 +10,15 @@
 
 Owns the knob matrix, the request classes, what is compared (status, the CORS and caching headers,
 the body's class) and the report. For each knob set it starts Debian's apache2 and nginx with
-``serverconf.apache_config`` / ``nginx_config`` pasted into a stock config (``tests/realservers.py``),
+``serverconf.apache_config`` / ``nginx_config`` pasted into a stock config (``cors_lab.realservers``),
 sends every request class to them and to a lab server, and compares. A config that refuses
 (``serverconf.ConfigRefused``) counts as refused, not as a mismatch: refusing with the reason is what
 serverconf promises where no stock directive does what the lab does.
 
-New lab knobs (validators on/off, an error-status body) are new rows of ``knob_sets``; the compared
-fields already include ETag, Last-Modified and the conditional requests' statuses.
+The lab sends validators as both servers do (ETag and Last-Modified with a 200 picture, 304 to a
+matching revalidation), so the conditional request classes compare real 304s; each real server's
+picture files get the lab's file date, so Last-Modified compares by value (ETags by presence: each
+server has its own format). ``validators=0``, ``age`` and ``errorpage`` are rows like any knob.
 """
 
 from __future__ import annotations
@@ -31,17 +33,17 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # this checkout's cors_lab, and tests/realservers.py
+sys.path[:0] = [str(ROOT)]  # this checkout's cors_lab
 
-import realservers  # tests/realservers.py: the servers as child processes
-
-from cors_lab import serverconf
+from cors_lab import realservers, serverconf
 from cors_lab.assets import ASSET_NAMES, get_asset
 from cors_lab.servers import Lab
+from cors_lab.servers.validators import FILE_DATE
 
 KINDS = ("apache", "nginx")
 FOREIGN_ORIGIN = "http://a.test"
@@ -55,10 +57,12 @@ COMPARED = (
     "Content-Type",
     "X-Content-Type-Options",
     "Location",
+    "Last-Modified",
 )
-# Validators differ in value between servers by design (each has its own ETag format), so only
-# whether one was sent is compared; the values are printed by --validators.
-PRESENCE_ONLY = ("ETag", "Last-Modified")
+# ETags differ in value between servers by design (each has its own format), so only whether one
+# was sent is compared; the values are printed by --validators.
+PRESENCE_ONLY = ("ETag",)
+VALIDATORS = ("ETag", "Last-Modified")
 REQUEST_TIMEOUT = 10.0
 # --ignore-validators: compare as the issue's first survey did (no validators, no conditional requests).
 IGNORED: set[str] = set()
@@ -103,6 +107,7 @@ REQUESTS = (
     RequestClass("plain again", None),
     RequestClass("cors again", FOREIGN_ORIGIN),
     RequestClass("INM cors", FOREIGN_ORIGIN, "etag"),
+    RequestClass("INM plain", None, "etag"),
     RequestClass("IMS cors", FOREIGN_ORIGIN, "date"),
     RequestClass("IMS plain", None, "date"),
 )
@@ -129,6 +134,19 @@ def base_knob_sets(redirect_to: str) -> list[tuple[str, dict[str, object]]]:
         ("apache+cache", {"apache": True, "cache": "max-age=3600"}),
         ("apache+vary+cache", {"apache": True, "vary": "Origin", "cache": "max-age=3600"}),
         ("acao+apache", {"acao": FOREIGN_ORIGIN, "apache": True}),
+        ("acao+apache+vary", {"acao": [FOREIGN_ORIGIN, "*"], "apache": True, "vary": "Origin"}),
+        ("apache+no-cache", {"apache": True, "cache": "no-cache"}),
+        ("validators off", {"validators": False}),
+        ("validators off+apache+cache", {"apache": True, "validators": False, "cache": "max-age=60"}),
+        ("age 0+apache", {"apache": True, "age": 0}),
+        ("age 1 day+acao", {"acao": "*", "age": 86400}),
+        ("errorpage 404", {"status": 404, "errorpage": True}),
+        ("errorpage 404+headers", {"status": 404, "errorpage": True, "acao": "*", "vary": "Origin", "nosniff": True,
+                                   "cache": "no-store"}),
+        ("errorpage 410+apache", {"status": 410, "errorpage": True, "apache": True}),
+        ("errorpage 500+acao", {"status": 500, "errorpage": True, "acao": "*"}),
+        ("errorpage 503", {"status": 503, "errorpage": True}),
+        ("status 404+validators off", {"status": 404, "validators": False, "acao": "*"}),
         ("status 404", {"status": 404}),
         ("status 404+acao", {"status": 404, "acao": "*", "vary": "Origin"}),
         ("status 404+apache", {"status": 404, "apache": True}),
@@ -227,7 +245,11 @@ def body_class(answer: Answer, asset: str) -> str:
 
 
 def view(answer: Answer, asset: str) -> dict[str, str]:
-    """What is compared: status, each compared header (absent = "-"), validators' presence, body class."""
+    """What is compared: status, each compared header (absent = "-"), ETag's presence, body class.
+
+    A server's own error page is compared by its class and media type: Apache says ``text/html;
+    charset=iso-8859-1``, nginx ``text/html``, the lab ``text/html; charset=utf-8``.
+    """
     out = {"status": str(answer.status)}
     for name in COMPARED:
         value = answer.get(name)
@@ -239,6 +261,8 @@ def view(answer: Answer, asset: str) -> dict[str, str]:
     for name in PRESENCE_ONLY:
         out[name] = "sent" if answer.get(name) is not None else "-"
     out["body"] = body_class(answer, asset)
+    if out["body"] == "HTML page":
+        out["Content-Type"] = out["Content-Type"].split(";")[0].strip()
     return {k: v for k, v in out.items() if k not in IGNORED}
 
 
@@ -308,8 +332,10 @@ def config_for(kind: str, ks: KnobSet) -> str:
 
 
 def start_real(kind: str, ks: KnobSet, *, modules: tuple[str, ...] | None = None, site: str = "",
-               config: str | None = None, age: float = realservers.FILE_AGE) -> tuple[Served, realservers.RealServer | None]:
-    """Start ``kind`` with the knob set's generated config (or ``config``); (Served, server or None)."""
+               config: str | None = None, age: float = realservers.FILE_AGE,
+               mtime: float | None = None) -> tuple[Served, realservers.RealServer | None]:
+    """Start ``kind`` with the knob set's generated config (or ``config``); (Served, server or None).
+    The picture files are ``age`` seconds old, or dated ``mtime``."""
     served = Served()
     try:
         served.config = config if config is not None else config_for(kind, ks)
@@ -320,10 +346,11 @@ def start_real(kind: str, ks: KnobSet, *, modules: tuple[str, ...] | None = None
         if kind == "apache":
             mods = modules if modules is not None else realservers.DEBIAN_DEFAULT_MODULES + modules_named(served.config) + tuple(EXTRA_MODULES)
             where = "server_snippet" if ks.scoped else "directory_snippet"
-            server = realservers.start_apache(modules=mods, site=site, age=age, **{where: served.config})
+            server = realservers.start_apache(modules=mods, site=site, age=age, mtime=mtime, **{where: served.config})
         else:
             http_part, server_part = nginx_parts(served.config)
-            server = realservers.start_nginx(http_snippet=http_part, server_snippet=server_part, site=site, age=age)
+            server = realservers.start_nginx(http_snippet=http_part, server_snippet=server_part, site=site, age=age,
+                                             mtime=mtime)
     except realservers.ServerStartError as err:
         served.failed = str(err)
         return served, None
@@ -364,11 +391,20 @@ class Row:
         return "match" if view(self.lab[i], self.ks.asset) == view(served.answers[i], self.ks.asset) else "mismatch"
 
 
+def lab_file_date(answers: list[Answer]) -> float:
+    """The file date the lab gave the picture (its first Last-Modified), or the lab's fixed FILE_DATE."""
+    for answer in answers:
+        if answer.get("Last-Modified"):
+            return parsedate_to_datetime(answer.get("Last-Modified")).timestamp()
+    return FILE_DATE
+
+
 def run_row(lab: Lab, ks: KnobSet, kinds: Iterable[str] = KINDS) -> Row:
     url = lab.cdn.url(ks.asset, **ks.knobs)
     parts = urlsplit(url)
     lab_answers = ask_all(lab.cdn.origin, parts.path + (f"?{parts.query}" if parts.query else ""))
-    return Row(ks, url, lab_answers, {kind: serve_and_ask(kind, ks) for kind in kinds})
+    mtime = lab_file_date(lab_answers)
+    return Row(ks, url, lab_answers, {kind: serve_and_ask(kind, ks, mtime=mtime) for kind in kinds})
 
 
 def run_matrix(*, only: str | None = None, kinds: Iterable[str] = KINDS, workers: int = 2) -> list[Row]:
@@ -547,30 +583,36 @@ def findings() -> str:
 
 
 GUIDE_ONLY = "# The guide's rule, verbatim.\n" + serverconf.GUIDE_APACHE_RULE
-NO_CACHE_SITE = 'Header set Cache-Control "no-cache"'
-# The guide's cache sequence on a real Apache (mod_headers enabled): what varies and why.
-CACHE_RUNS = (
-    ("the guide's rule, month-old file, no cache setting", {"config": GUIDE_ONLY}),
-    ("the guide's rule, file modified just now (depends on timing)", {"config": GUIDE_ONLY, "age": 0}),
-    ("the guide's rule, the site sends Cache-Control: no-cache", {"config": GUIDE_ONLY, "site": NO_CACHE_SITE}),
-    ("serverconf apache_config(name='picture.png', apache=True)", {}),
-)
+# The cache lesson (notebook 05, realservers.CACHE_LESSON) in Chromium, on Apache and on the lab.
+EXTRA_RUNS = {
+    # Not in the lesson: on Apache it depends on timing (a heuristic lifetime of 10% of the second or
+    # so between the file's date and the first answer); on the lab, age=0 gives exactly 0 s.
+    "a file modified just before the first request": realservers.LessonConfig(GUIDE_ONLY, ("headers",),
+                                                                               {"apache": True, "age": 0}),
+}
 
 
 @dataclass
 class CacheSequence:
-    """Chromium's two loads of one Apache URL (plain <img>, then crossorigin=anonymous) and Apache's log."""
+    """Chromium's two loads of one URL (plain <img>, then crossorigin=anonymous) and what the server saw."""
 
     label: str
+    kind: str  # "apache" | "lab"
     plain: object = None  # cors_lab.outcome.Outcome
     anonymous: object = None
-    log: list[realservers.AccessLogLine] = field(default_factory=list)
+    requests: list[tuple[int, str | None, str | None]] = field(default_factory=list)  # (status, Origin, ACAO)
+    log: list[realservers.AccessLogLine] = field(default_factory=list)  # Apache's access log
     failed: str | None = None
+
+    @property
+    def verdicts(self) -> tuple:
+        return (self.plain.verdict, self.anonymous.verdict)
 
     def __str__(self) -> str:
         if self.failed:
-            return f"{self.label}: {self.failed}"
-        lines = [f"{self.label}: <img> {self.plain.verdict}, then <img crossorigin=anonymous> {self.anonymous.verdict}"]
+            return f"{self.label} [{self.kind}]: {self.failed}"
+        lines = [f"{self.label} [{self.kind}]: <img> {self.plain.verdict}, then <img crossorigin=anonymous> "
+                 f"{self.anonymous.verdict}; requests (status, Origin, ACAO): {self.requests}"]
         if self.anonymous.console:
             lines.append(f"  console: {self.anonymous.console.splitlines()[0]}")
         lines += [f"  apache log: {e.method} {e.target} -> {e.status}  Origin {e.origin}  ACAO {e.acao}  "
@@ -578,27 +620,37 @@ class CacheSequence:
         return "\n".join(lines)
 
 
-def cache_sequence(harness, page_url: str, label: str, *, config: str | None = None, site: str = "",
-                   age: float = realservers.FILE_AGE) -> CacheSequence:
-    """Run the sequence in one fresh Chromium context against a new Apache serving ``config``
-    (default: serverconf's config for the guide's rule), its picture ``age`` seconds old."""
+def cache_sequence(harness, lab, label: str, lesson: realservers.LessonConfig, *, kind: str,
+                   mtime: float | None = None) -> CacheSequence:
+    """The lesson's two loads in one fresh Chromium context, from a page on ``lab.site``, against a new
+    Apache serving ``lesson.apache`` (its pictures dated ``mtime``, default the lab's FILE_DATE) or
+    against the lab serving ``lesson.knobs``."""
     from cors_lab.harness import Scenario
 
-    ks = KnobSet("apache", {"apache": True})
-    modules = realservers.DEBIAN_DEFAULT_MODULES + ("headers",) + modules_named(config or "")
-    served, server = start_real("apache", ks, modules=modules, site=site, config=config, age=age)
-    if server is None:
-        return CacheSequence(label, failed=served.refused or served.failed)
+    server = None
+    if kind == "apache":
+        try:
+            server = realservers.start_apache(server_snippet=lesson.apache, mtime=FILE_DATE if mtime is None else mtime,
+                                              modules=realservers.DEBIAN_DEFAULT_MODULES + lesson.a2enmod)
+        except realservers.ServerStartError as err:
+            return CacheSequence(label, kind, failed=str(err))
+    served = realservers.LessonServer(kind=kind, config=lesson.apache, knobs=lesson.knobs, lab=lab, server=server)
     try:
-        url = server.url(f"/img/{ks.asset}")
-        plain, anonymous = harness.run_sequence([Scenario(url), Scenario(url, "anonymous")], page_url=page_url)
-        return CacheSequence(label, plain, anonymous, server.access_log())
+        url = served.url("picture.png")
+        plain, anonymous = harness.run_sequence([Scenario(url), Scenario(url, "anonymous")], page_url=lab.site.url("picture.png"))
+        return CacheSequence(label, kind, plain, anonymous, served.requests(), server.access_log() if server else [])
     finally:
-        server.stop()
+        served.stop()
+
+
+def cache_lesson(harness, lab, lessons=None, kinds=("apache", "lab")) -> list[CacheSequence]:
+    """Every lesson (default: CACHE_LESSON) on Apache and on the lab, in that order per lesson."""
+    lessons = realservers.CACHE_LESSON if lessons is None else lessons
+    return [cache_sequence(harness, lab, label, lesson, kind=kind) for label, lesson in lessons.items() for kind in kinds]
 
 
 def chromium_sequence() -> str:
-    """The guide's cache sequence in Chromium against real Apache (CACHE_RUNS): verdicts and access logs."""
+    """The cache lesson in Chromium on real Apache and on the lab: verdicts, requests, Apache's log."""
     from cors_lab.harness import ChromiumHarness, browser_unavailable_reason
 
     reason = browser_unavailable_reason()
@@ -606,7 +658,12 @@ def chromium_sequence() -> str:
         return f"Chromium: skipped: {reason}"
     with Lab() as lab, ChromiumHarness() as harness:
         out = [f"Chromium {harness.version}; the page is on {lab.site.origin}, Apache on another port"]
-        out += [str(cache_sequence(harness, lab.site.url("picture.png"), label, **kwargs)) for label, kwargs in CACHE_RUNS]
+        runs = cache_lesson(harness, lab) + cache_lesson(harness, lab, EXTRA_RUNS, kinds=("lab",))
+        out += [str(run) for run in runs]
+        apache_now = cache_sequence(harness, lab, "a file modified just now, on Apache (timing)",
+                                    EXTRA_RUNS["a file modified just before the first request"], kind="apache",
+                                    mtime=time.time())
+        out.append(str(apache_now))
     return "\n".join(out)
 
 
@@ -626,7 +683,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.serverconf:
         GENERATOR["module"] = load_generator(args.serverconf)
     if args.ignore_validators:
-        IGNORED.update(PRESENCE_ONLY)
+        IGNORED.update(VALIDATORS)
         IGNORED.update(r.label for r in REQUESTS if r.conditional)
     for kind in KINDS:
         reason = realservers.unavailable_reason(kind)

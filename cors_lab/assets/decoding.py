@@ -1,15 +1,16 @@
 """Decoding image bytes to RGBA the way a browser's ``<img>`` does (Pillow for rasters, resvg for SVG).
 
 Owns ``decode_image`` and ``DecodedImage``: the format comes from cors_lab.spec.images (MIME
-sniffing), the size from dimensions.py, and whether a truncated image still loads from the spec's
-update-the-image-data rule. No network I/O; the learner-facing DecodeError names what went wrong.
+sniffing), the size from dimensions.py, whether a truncated image still loads from the spec's
+update-the-image-data rule, and what an SVG may ask the renderer for from svgbounds.py. Bytes the
+lab did not make itself are decoded in a worker process (sandbox.py), where a runaway decoder
+cannot take the kernel down. No network I/O; the learner-facing DecodeError names what went wrong.
 """
 
 from __future__ import annotations
 
 import io
 import math
-import re
 import struct
 import threading
 import xml.etree.ElementTree as ET
@@ -19,7 +20,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import DecodeError, UsageError
 from ..spec import images as spec_images
+from . import svgbounds
 from .dimensions import header_size, looks_truncated
+from .pictures import is_lab_picture
 
 RGBA = tuple[int, int, int, int]
 
@@ -53,12 +56,18 @@ _PIL_FORMATS = {
 }  # fmt: skip
 _NAMES = spec_images.FORMAT_NAMES
 SUPPORTED = spec_images.SUPPORTED
-SVG_NS = "http://www.w3.org/2000/svg"
-_XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+SVG_NS = svgbounds.SVG_NS
+_XLINK_HREF = svgbounds.XLINK_HREF
+DECODE_TIMEOUT = 5.0  # seconds, like the kernel browser's whole image load
 
 
 def decode_image(
-    data: bytes, *, content_type: str | None = None, max_pixels: int = 16_000_000, partial: bool = False
+    data: bytes,
+    *,
+    content_type: str | None = None,
+    max_pixels: int = 16_000_000,
+    partial: bool = False,
+    timeout: float = DECODE_TIMEOUT,
 ) -> DecodedImage:
     """Decode image bytes to RGBA as a browser's ``<img>`` would, or raise ``DecodeError``.
 
@@ -71,6 +80,11 @@ def decode_image(
     truncated raster image whose size is known decodes to what arrived (``complete=False``), as a
     browser's ``<img>`` does; the kernel browser asks for that.
 
+    Every buffer an SVG would need (its filter regions, pattern tiles, embedded images) is held to
+    ``max_pixels`` too, before rendering. Bytes that are not one of the lab's own pictures are
+    decoded in a worker process with a memory limit and ``timeout`` seconds: an image that needs
+    more ends in a DecodeError ("too-large" or "too-slow"), never in a dead kernel.
+
     Spec: https://mimesniff.spec.whatwg.org/#rules-for-sniffing-images-specifically
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -78,6 +92,22 @@ def decode_image(
     data = bytes(data)
     if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
         raise UsageError(f"max_pixels must be a positive int, not {max_pixels!r}.")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 120:
+        raise UsageError(f"timeout must be a number of seconds between 0 and 120, not {timeout!r}.")
+    if not data or is_lab_picture(data):
+        # The lab's own pictures (or what is left of one after the truncate knob) are known to be
+        # small: decoding them here keeps the common case fast.
+        return decode_bytes(data, content_type=content_type, max_pixels=max_pixels, partial=partial)
+    from . import sandbox
+
+    return sandbox.decode(data, content_type=content_type, max_pixels=max_pixels, partial=partial, timeout=timeout)
+
+
+def decode_bytes(data: bytes, *, content_type: str | None, max_pixels: int, partial: bool) -> DecodedImage:
+    """``decode_image`` in this very process, with no time or memory limit but the pixel limit.
+
+    For bytes known to be harmless, and for the worker process (sandbox.py), which runs it.
+    """
     # Pillow warns past its own MAX_IMAGE_PIXELS; staying under it keeps its warning out of sight.
     limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
     if not data:
@@ -184,7 +214,7 @@ def _too_large(size: tuple[int, int], limit: int, name: str) -> DecodeError:
     pixels = width * height
     return DecodeError(
         f"The {name} image says it is {width} x {height} = {pixels:,} pixels ({_human(pixels * 4)}"
-        " as RGBA), more than the lab's limit of {limit:,} pixels. A few bytes that ask the"
+        f" as RGBA), more than the lab's limit of {limit:,} pixels. A few bytes that ask the"
         " decoder for gigabytes are a 'decompression bomb', so the lab refuses it before decoding"
         " a single pixel.\nFix: use a smaller image, or raise max_pixels if you trust this one.",
         kind="too-large",
@@ -213,10 +243,6 @@ def _truncated(name: str) -> DecodeError:
 
 # --- SVG ------------------------------------------------------------------------------------
 
-_LENGTH = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(px|in|cm|mm|pt|pc|em|ex|%)?\s*$")
-_UNITS = {None: 1.0, "px": 1.0, "in": 96.0, "cm": 96 / 2.54, "mm": 96 / 25.4, "pt": 4 / 3, "pc": 16.0,
-          "em": 16.0, "ex": 8.0}  # fmt: skip
-
 
 def _decode_svg(data: bytes, limit: int) -> DecodedImage:
     try:
@@ -226,7 +252,7 @@ def _decode_svg(data: bytes, limit: int) -> DecodedImage:
             "Decoding SVG needs the 'resvg-py' package.\nFix: pip install resvg-py", kind="unsupported"
         ) from None
     root = _parse_svg(data)
-    width, height = _svg_size(root)
+    width, height = svgbounds.svg_size(root)
     # Deviation: Chromium 156 loads an SVG whose width or height is 0 (measured 2026-11-29 with
     # 0x0, 0x10 and 10x0 SVGs: load fires, naturalWidth/naturalHeight report the 0) and HTML agrees:
     # its dimensions are known. The lab refuses it here, so the kernel browser says "error" where
@@ -241,6 +267,8 @@ def _decode_svg(data: bytes, limit: int) -> DecodedImage:
         )
     box = (math.ceil(width), math.ceil(height))
     _check_size(box, limit, "SVG")
+    # Every buffer the renderer would allocate, and how deep it would recurse, checked first.
+    svgbounds.check_tree(root, canvas=box, limit=limit)
     # Spec (SVG in <img> is "secure animated mode"): no external resources are fetched.
     # resvg would read files named by href from the local disk; keep only in-document and data:.
     for element in root.iter():
@@ -268,7 +296,7 @@ def _decode_svg(data: bytes, limit: int) -> DecodedImage:
 
 def _parse_svg(data: bytes) -> ET.Element:
     try:
-        root = ET.fromstring(data)
+        root = svgbounds.parse(data)
     except ET.ParseError as err:
         what = spec_images.describe_non_image(data) if not spec_images.looks_like_svg(data) else None
         fmt = spec_images.image_type_pattern(data)
@@ -297,38 +325,3 @@ def _parse_svg(data: bytes) -> ET.Element:
         " <img> fires 'error'.\nFix: check the URL points at an .svg file.",
         kind="not-an-image",
     )
-
-
-def _svg_length(value: str | None, reference: float | None) -> float | None:
-    """A width or height attribute in CSS pixels; None when absent, unreadable or relative to nothing."""
-    if value is None:
-        return None
-    match = _LENGTH.match(value)
-    if not match:
-        return None
-    number, unit = float(match.group(1)), match.group(2)
-    if unit == "%":
-        return None if reference is None else reference * number / 100
-    return number * _UNITS[unit]
-
-
-def _svg_size(root: ET.Element) -> tuple[float, float]:
-    """The size resvg gives the root <svg>: width/height, else the viewBox's, else 100 x 100."""
-    view_box = None
-    parts = re.split(r"[\s,]+", (root.get("viewBox") or "").strip())
-    if len(parts) == 4:
-        try:
-            view_box = (float(parts[2]), float(parts[3]))
-        except ValueError:
-            view_box = None
-    width = _svg_length(root.get("width"), view_box[0] if view_box else None)
-    height = _svg_length(root.get("height"), view_box[1] if view_box else None)
-    # Deviation: with no width, height or viewBox, browsers size an SVG image 300 x 150 (the
-    # default object size); resvg uses 100 x 100, and the lab follows resvg.
-    if width is None and height is None:
-        return view_box if view_box else (100.0, 100.0)
-    if width is None:
-        width = height * view_box[0] / view_box[1] if view_box and view_box[1] else 100.0
-    if height is None:
-        height = width * view_box[1] / view_box[0] if view_box and view_box[0] else 100.0
-    return width, height

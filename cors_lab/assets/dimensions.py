@@ -126,10 +126,12 @@ def _ico_size(data: bytes) -> tuple[int, int] | None:
     for i in range(count):
         entry = 6 + 16 * i
         width, height = data[entry] or 256, data[entry + 1] or 256
-        size, offset = _u32le(data, entry + 8), _u32le(data, entry + 12)
+        offset = _u32le(data, entry + 12)
         candidates = [(width, height)]
-        # The directory's sizes are one byte each; the embedded PNG or DIB says the real size.
-        embedded = data[offset : offset + min(size, 64)]
+        # The directory's sizes are one byte each; the embedded PNG or DIB says the real size. Its
+        # header is read from the data itself: decoders (Pillow among them) read an entry from its
+        # offset whatever the directory's size field says, so a size of 0 must not hide it.
+        embedded = data[offset : offset + 64]
         if embedded.startswith(b"\x89PNG\r\n\x1a\n") and embedded[12:16] == b"IHDR":
             candidates.append(struct.unpack_from(">II", embedded, 16))
         elif len(embedded) >= 16:

@@ -1,8 +1,9 @@
 """The lab's pictures: the test picture in every format, the per-user secret, the expected pixels.
 
 Owns the one recognisable test picture (in PNG, JPEG, GIF, WebP, AVIF, BMP, ICO and SVG), the
-per-user "secret" picture and the pixel values a learner should read back. It does no network I/O
-and keeps no global state but an in-memory cache of the encoded pictures. Decoding is decoding.py.
+per-user "secret" picture and the pixel values a learner should read back, and knows which bytes
+it made (`is_lab_picture`). It does no network I/O and keeps no global state but an in-memory
+cache of the encoded pictures. Decoding is decoding.py.
 
 The picture, 64 x 48, four quadrants with a white square and a black centre (the "lab mark")::
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import threading
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw, ImageFont
@@ -137,6 +139,29 @@ def get_asset(name: str, *, user: str | None = None) -> Asset:
     return Asset(name, _encode_picture(fmt), _FORMATS[fmt][1])
 
 
+_MADE: dict[bytes, None] = {}  # every picture this process encoded, oldest first (an ordered set)
+_MADE_LIMIT = 512
+_MADE_LOCK = threading.Lock()
+
+
+def _made(body: bytes) -> bytes:
+    with _MADE_LOCK:
+        _MADE[body] = None
+        while len(_MADE) > _MADE_LIMIT:
+            del _MADE[next(iter(_MADE))]
+    return body
+
+
+def is_lab_picture(data: bytes) -> bool:
+    """Whether ``data`` is a picture this process made (or the start of one: the truncate knob's).
+
+    Such bytes are known to decode to at most the picture's own 64 x 48 pixels.
+    """
+    with _MADE_LOCK:
+        bodies = list(_MADE)
+    return any(len(data) <= len(body) and body.startswith(data) for body in bodies)
+
+
 def expected_pixels(fmt: str) -> tuple[int, dict[tuple[int, int], RGBA]]:
     """``(tolerance, {(x, y): rgba})`` for the picture in ``fmt``.
 
@@ -177,7 +202,7 @@ def picture_image() -> Image.Image:
 @functools.lru_cache(maxsize=None)
 def _encode_picture(fmt: str) -> bytes:
     if fmt == "svg":
-        return PICTURE_SVG.encode("utf-8")
+        return _made(PICTURE_SVG.encode("utf-8"))
     image = picture_image().convert("RGB")
     out = io.BytesIO()
     if fmt == "png":
@@ -197,7 +222,7 @@ def _encode_picture(fmt: str) -> bytes:
         image.save(out, "ICO", sizes=[(WIDTH, HEIGHT)])
     else:  # pragma: no cover - _FORMATS and this chain are kept in step by the tests
         raise KeyError(fmt)
-    return out.getvalue()
+    return _made(out.getvalue())
 
 
 @functools.lru_cache(maxsize=256)
@@ -215,7 +240,7 @@ def _secret_png(user: str | None) -> bytes:
         _text(draw, (32, 24), initial, 34, (255, 255, 255))
     out = io.BytesIO()
     image.save(out, "PNG", optimize=True)
-    return out.getvalue()
+    return _made(out.getvalue())
 
 
 def _text(draw: ImageDraw.ImageDraw, centre: tuple[int, int], text: str, size: int, fill) -> None:

@@ -1,9 +1,9 @@
 """Lab servers: real HTTP servers on loopback, one per origin, every server knob in the URL.
 
 Owns the lab's three origins, the URL knobs, redirects between the lab's own origins, the login cookie
-and the per-origin request log. It decides no CORS rule (that is ``cors_lab.spec``), binds 127.0.0.1
-only and reads no file but its probe page and the kit's own ``trial.js``: images come from
-``cors_lab.assets``.
+and the per-origin request log. It decides no CORS rule (that is ``cors_lab.spec``), binds the
+loopback only (127.0.0.1; a ``localhost`` origin [::1] too, on the same port) and reads no file but
+its probe page and the kit's own ``trial.js``: images come from ``cors_lab.assets``.
 
 A lab has three origins on one loopback address, each its own HTTP/1.1 server (keep-alive, one thread
 per connection, ephemeral port)::
@@ -26,13 +26,21 @@ Knobs: the table is `KNOBS` (``print(cors_lab.servers.KNOBS)``): one row per kno
 what the server then does, and the knob's own parser and encoder. ``lab.cdn.url("picture.png",
 acao="*", vary="Origin")`` builds a URL. Flags (``apache``, ``nosniff``) take ``1`` or an empty
 value (``?apache``) for on, ``0`` for off. Bad knobs (an unknown name, a status out of range, a delay
-over 30 s, a header value with CR, LF or NUL, a redirect off the lab) get ``400`` with a one-line
-plain-text reason in the body, never in a header; the Python builder raises
-``cors_lab.errors.UsageError`` with the same reason first.
+over 30 s, a header value with any control character but a tab, a redirect off the lab) get ``400``
+with a one-line plain-text reason in the body, never in a header; the Python builder raises
+``cors_lab.errors.UsageError`` with the same reason first. So does a GET with a body the lab cannot
+skip safely (``Transfer-Encoding``, a bad ``Content-Length``), and the connection is closed.
+
+Hostile clients: a request head must arrive within ``HEADER_TIMEOUT`` (10 s) however slowly it
+drips, an origin keeps at most ``MAX_CONNECTIONS`` (128) open (past that the one waiting longest is
+closed, or the newcomer gets a 503), and a connection the server cannot serve (no thread) gets a 503
+while the accept loop carries on; ``lab.running`` is False if a server ever stops on its own.
 
 Python API::
 
-    lab = start(host="127.0.0.1")      # or "localhost"; idempotent; Lab() makes an extra lab
+    lab = start()                      # host: the name in Jupyter's address (start(host="localhost")
+                                       # to choose); idempotent; Lab() makes an extra lab
+    lab.use_host("localhost")          # the same servers under the other loopback name
     lab.site, lab.cdn, lab.other       # LabOrigin: .origin .host .port .address .label
     lab.cdn.url("picture.png", **knobs) -> str        lab.cdn.login_url("alice", samesite="None")
     lab.site.probe_url() -> str        # the live probe's page on this origin
@@ -43,9 +51,11 @@ Python API::
 
 The log: every request is recorded per origin (``lab.cdn.log``, ``lab.log()`` merged by time) with
 the request's ``Origin`` (``None`` = absent, distinct from ``"null"``), ``Referer``, ``Sec-Fetch-*``,
-``Accept``, the lab's own cookies (names starting ``cors_lab_``), a *count* of every other cookie
-(JupyterLab's auth cookies reach every port of the host; they are never stored), and the response's
-status and headers. Nothing is printed per request.
+``Accept``, the lab's own cookie (``cors_lab_user``, kept only when its value has the lab's format),
+a *count* of every other cookie (JupyterLab's auth cookies reach every port of the host; they are
+never stored), and the response's status and headers. Every value is clipped at ``LOG_FIELD``
+characters and each origin keeps at most ``LOG_LIMIT`` entries and ``LOG_BYTES`` of text. Nothing is
+printed per request.
 
 Modules: ``knobs`` (the table, parse and encode), ``log`` (requests as recorded), ``responses`` (what
 the lab answers, no sockets; the Jupyter extension uses it too), ``probe`` (the probe page),
@@ -57,9 +67,9 @@ from __future__ import annotations
 from ..trial import TRIAL_JS
 from ..useragent import KERNEL_USER_AGENT_PREFIX
 from .knobs import H5BP_IMAGE_PATTERN, KNOBS, MAX_DELAY, KnobInfo, Knobs, KnobTable, encode_knobs, parse_knobs, query_string
-from .lab import ALLOWED_HOSTS, Lab, LabOrigin, start
-from .log import LAB_COOKIE_PREFIX, LOG_LIMIT, LogEntry, Request, RequestLog
-from .plumbing import BIND_ADDRESS
+from .lab import ALLOWED_HOSTS, Lab, LabOrigin, running_lab, start
+from .log import LAB_COOKIE_PREFIX, LAB_COOKIES, LOG_BYTES, LOG_FIELD, LOG_LIMIT, LogEntry, Request, RequestLog
+from .plumbing import BIND_ADDRESS, BIND_ADDRESS_V6, HEADER_TIMEOUT, MAX_CONNECTIONS
 from .probe import PROBE_CSP, PROBE_JS, PROBE_PAGE, PROBE_PATH, PROBE_SCRIPT_PATH
 from .responses import ASSET_PREFIX, NO_BODY_STATUSES, USER_COOKIE, Answer, asset_names, respond
 
@@ -68,17 +78,23 @@ __all__ = [
     "ASSET_PREFIX",
     "Answer",
     "BIND_ADDRESS",
+    "BIND_ADDRESS_V6",
     "H5BP_IMAGE_PATTERN",
+    "HEADER_TIMEOUT",
     "KERNEL_USER_AGENT_PREFIX",
     "KNOBS",
     "KnobInfo",
     "KnobTable",
     "Knobs",
+    "LAB_COOKIES",
     "LAB_COOKIE_PREFIX",
+    "LOG_BYTES",
+    "LOG_FIELD",
     "LOG_LIMIT",
     "Lab",
     "LabOrigin",
     "LogEntry",
+    "MAX_CONNECTIONS",
     "MAX_DELAY",
     "NO_BODY_STATUSES",
     "PROBE_CSP",
@@ -95,5 +111,6 @@ __all__ = [
     "parse_knobs",
     "query_string",
     "respond",
+    "running_lab",
     "start",
 ]

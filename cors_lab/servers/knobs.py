@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, quote
 from ..errors import UsageError
 from ..spec.fetch import REDIRECT_STATUSES
 from ..spec.headers import check_header
+from .validators import MAX_AGE
 
 __all__ = [
     "H5BP_IMAGE_PATTERN",
@@ -84,6 +85,12 @@ def _redirect_target(knob: KnobInfo, to: str) -> str:
     return _header(knob, to)
 
 
+def _age(knob: KnobInfo, text: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,10}", text) or int(text) > MAX_AGE:
+        raise UsageError(f"Knob age is the picture file's age in whole seconds, 0 to {MAX_AGE} (a hundred years); got {text!r}.")
+    return int(text)
+
+
 def _delay(knob: KnobInfo, text: str) -> float:
     try:
         delay = float(text)
@@ -140,6 +147,13 @@ def _encode_flag(knob: KnobInfo, value: object) -> list[str]:
     return ["1"]
 
 
+def _encode_on_off(knob: KnobInfo, value: object) -> list[str]:
+    # A flag that is on by default: True is the default (no pair), False writes name=0.
+    if not isinstance(value, bool):
+        raise UsageError(f"Knob {knob.name} is on unless turned off: pass {knob.name}=False; got {value!r}.")
+    return [] if value else ["0"]
+
+
 def _encode_acac(knob: KnobInfo, value: object) -> list[str]:
     if value is True:
         return ["true"]
@@ -150,7 +164,7 @@ def _encode_acac(knob: KnobInfo, value: object) -> list[str]:
 
 def _encode_int(knob: KnobInfo, value: object) -> list[str]:
     if isinstance(value, bool) or not isinstance(value, int):
-        example = 404 if knob.name == "status" else 100
+        example = {"status": 404, "age": 3600}.get(knob.name, 100)
         raise UsageError(f"Knob {knob.name} takes an int, e.g. {knob.name}={example}; got {value!r}.")
     return [str(value)]
 
@@ -185,6 +199,7 @@ class KnobInfo:
     parse: Callable[[KnobInfo, str], object] = field(default=_raw, kw_only=True, repr=False)
     encode: Callable[[KnobInfo, object], list[str]] = field(default=_encode_string, kw_only=True, repr=False)
     login_only: bool = field(default=False, kw_only=True)
+    default_on: bool = field(default=False, kw_only=True)  # a flag that is on unless name=0
 
 
 class KnobTable(dict):
@@ -193,11 +208,13 @@ class KnobTable(dict):
     def table(self) -> str:
         """Knob, example and effect, one knob per block of lines."""
         width = max(len(k.example) for k in self.values()) + 2
-        lines = [f"{'knob':<10}{'example':<{width}}the server then", f"{'-' * 8}  {'-' * (width - 2)}  {'-' * 40}"]
+        named = max(len(k.name) for k in self.values()) + 2
+        lines = [f"{'knob':<{named}}{'example':<{width}}the server then",
+                 f"{'-' * (named - 2)}  {'-' * (width - 2)}  {'-' * 40}"]
         for k in self.values():
             first, *rest = _wrap(k.effect, 66)
-            lines.append(f"{k.name:<10}{k.example:<{width}}{first}")
-            lines += [" " * (10 + width) + line for line in rest]
+            lines.append(f"{k.name:<{named}}{k.example:<{width}}{first}")
+            lines += [" " * (named + width) + line for line in rest]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -237,16 +254,32 @@ KNOBS: KnobTable = KnobTable(
         KnobInfo("cache", "Cache-Control", False, "raw Cache-Control value",
                  example="cache=max-age=3600", parse=_header,
                  effect="sends Cache-Control with this raw value"),
+        KnobInfo("validators", "ETag", False, "on by default; validators=0 sends no ETag or Last-Modified",
+                 example="validators=0", parse=_flag, encode=_encode_on_off, default_on=True,
+                 effect="on unless validators=0: a 200 picture carries ETag and Last-Modified, as from a static "
+                        "file server, and a request whose If-None-Match (or If-Modified-Since) matches gets 304 "
+                        "Not Modified with the same headers but Content-Type; validators=0: neither, and always "
+                        "the whole answer"),
+        KnobInfo("age", "Last-Modified", False, "the picture file's age in seconds",
+                 example="age=3600", parse=_age, encode=_encode_int,
+                 effect="makes the picture a file modified this many seconds before the lab first served this "
+                        "URL (Last-Modified); without it every picture is dated 1 January 2025. Browsers keep an "
+                        "answer without Cache-Control fresh for a fraction of that age (Chromium: 10%)"),
         KnobInfo("apache", "Access-Control-Allow-Origin", False, "the guide's h5bp Apache rule",
                  example="apache=1", parse=_flag, encode=_encode_flag,
                  effect="applies the guide's h5bp Apache rule: Access-Control-Allow-Origin: * only if the request "
                         "has an Origin containing ':' (SetEnvIf Origin \":\" IS_CORS, so Origin: null gets none), "
                         "the path ends in .(avifs?|bmp|cur|gif|ico|jpe?g|jxl|a?png|svgz?|webp) and the status is "
-                        "2xx (Header set without always); it replaces any acao lines when it fires"),
+                        "2xx or 304 (Header set without always); its line comes after any acao lines, as on "
+                        "Apache and nginx"),
         KnobInfo("status", None, False, "response status 200-599; 3xx redirects need 'to'",
                  example="status=404", parse=_status, encode=_encode_int,
-                 effect="answers with this status (200-599), still with the image body; 204 and 304 have no "
-                        "body; 301/302/303/307/308 need to"),
+                 effect="answers with this status (200-599), still with the image body unless errorpage=1; 204 "
+                        "and 304 have no body; 301/302/303/307/308 need to"),
+        KnobInfo("errorpage", None, False, "with status 400-599: the server's own HTML error page",
+                 example="errorpage=1", parse=_flag, encode=_encode_flag,
+                 effect="with status=400..599 sends an HTML error page (text/html) instead of the picture, as "
+                        "Apache and nginx do unless told otherwise: an <img> then fails to load"),
         KnobInfo("to", "Location", False, "redirect target, one of the lab's own origins",
                  example="to=http://...", parse=_redirect_target,
                  effect="redirects there (Location), status 302 unless status says otherwise; the target must be "
@@ -295,6 +328,9 @@ class Knobs:
     ctype: str | None = None  # None = the asset's own type; "" = no Content-Type header
     truncate: int | None = None
     nosniff: bool = False
+    validators: bool = True
+    age: int | None = None
+    errorpage: bool = False
     nonce: str | None = None
     user: str | None = None
     samesite: str = "Lax"
@@ -356,6 +392,13 @@ def parse_knobs(
             )
     elif kw.get("status") in REDIRECT_STATUSES:
         raise UsageError(f"Knob status={kw['status']} is a redirect: it needs to=<URL on the lab> (lab.chain(...) builds these).")
+    if kw.get("errorpage") and not 400 <= kw.get("status", 200) <= 599:
+        raise UsageError("Knob errorpage=1 sends a server's error page, so it needs status=400..599 (e.g. status=404).")
+    if kw.get("errorpage") and "ctype" in kw:
+        raise UsageError("Knobs errorpage and ctype do not go together: ctype sets the picture's Content-Type, "
+                         "and an error page is the server's own text/html.")
+    if "age" in kw and kw.get("validators") is False:
+        raise UsageError("Knob age dates the picture's file for Last-Modified, which validators=0 does not send; drop one.")
     if endpoint == "login" and "user" not in kw:
         raise UsageError("/login needs a user, e.g. /login?user=alice.")
     return Knobs(**kw)  # type: ignore[arg-type]
@@ -385,7 +428,7 @@ def encode_knobs(knobs: Mapping[str, object]) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     for name, knob in KNOBS.items():
         value = knobs.get(name)
-        if value is None or value is False:
+        if value is None or (value is False and not knob.default_on):
             continue
         pairs += [(name, v) for v in knob.encode(knob, value)]
     return pairs

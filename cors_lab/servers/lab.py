@@ -2,8 +2,9 @@
 
 Owns `Lab`, `LabOrigin`, `start` (one lab per process) and stopping every lab at exit. Each origin
 answers through `cors_lab.servers.responses` and records into its own log; `LabOrigin.exchange` does
-exactly what its server does for one request, without a socket. Must not: bind anything but
-127.0.0.1, or redirect anywhere but the lab's own origins (``parse_knobs`` refuses it).
+exactly what its server does for one request, without a socket. Must not: bind anything but the
+loopback (127.0.0.1, and [::1] too for a ``localhost`` origin, so no other program can answer for
+it there), or redirect anywhere but the lab's own origins (``parse_knobs`` refuses it).
 """
 
 from __future__ import annotations
@@ -11,34 +12,49 @@ from __future__ import annotations
 import atexit
 import threading
 import weakref
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 
+from .. import hosting
 from ..errors import UsageError
 from .knobs import KNOBS, encode_knobs, parse_knobs, query_string
-from .log import LOG_LIMIT, LogEntry, Request, RequestLog, log_entry
+from .log import LogBook, Request, RequestLog, log_entry
 from .plumbing import LabServer
 from .probe import PROBE_PATH
 from .responses import ASSET_PREFIX, Answer, answer, asset_names, framed
 
-__all__ = ["ALLOWED_HOSTS", "Lab", "LabOrigin", "start"]
+__all__ = ["ALLOWED_HOSTS", "Lab", "LabOrigin", "running_lab", "start"]
 
-ALLOWED_HOSTS = ("127.0.0.1", "localhost")
+ALLOWED_HOSTS = hosting.LOOPBACK_HOSTS
 
 
 class LabOrigin:
-    """One origin of the lab: a server on 127.0.0.1 addressed by ``origin`` (e.g. http://localhost:PORT)."""
+    """One origin of the lab: a server on 127.0.0.1 addressed by ``origin`` (e.g. http://localhost:PORT).
+
+    A ``localhost`` origin listens on [::1] too, on the same port (``addresses`` lists both), because
+    a browser may try either for "localhost"; ``ipv6_note`` says so when the machine has no IPv6.
+    """
 
     def __init__(self, lab: Lab, label: str, host: str) -> None:
         self.lab = lab
         self.label = label
         self.host = host
-        self._log: deque[LogEntry] = deque(maxlen=LOG_LIMIT)
-        self._log_lock = threading.Lock()
-        self._server = LabServer(name=label, handle=self.exchange)
-        self.address: tuple[str, int] = self._server.server_address[:2]  # what the socket is bound to
+        self._log = LogBook()
+        self._server = LabServer(name=label, handle=self.exchange, ipv6=host == "localhost")
+        self.address: tuple[str, int] = self._server.server_address[:2]  # what the IPv4 socket is bound to
         self.port: int = self.address[1]
-        self.origin: str = f"http://{host}:{self.port}"
+        self.addresses: tuple[tuple[str, int], ...] = (self.address,) + (
+            (self._server.ipv6_socket.getsockname()[:2],) if self._server.ipv6_socket is not None else ())
+        self.ipv6_note: str | None = self._server.ipv6_note
+
+    @property
+    def origin(self) -> str:
+        """``http://HOST:PORT``: the same server under the name the lab uses now (see `Lab.use_host`)."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def aliases(self) -> frozenset[str]:
+        """This server's origin under every loopback name: all reach the same socket on 127.0.0.1."""
+        return frozenset(f"http://{name}:{self.port}" for name in ALLOWED_HOSTS)
 
     # URLs ---------------------------------------------------------------------------------------
 
@@ -85,30 +101,29 @@ class LabOrigin:
         result = answer(request, lab_origins=names)
         if result.delay:
             (wait or self._server.stop_event.wait)(result.delay)
-        result = framed(result, closing=request.closing)
+        result = framed(result, closing=request.closing, now=request.arrived + result.delay)
         entry = log_entry(request, server=self.label, status=result.status, headers=result.headers,
                           error=result.error, lab_origins=names)
-        with self._log_lock:
-            self._log.append(entry)
+        self._log.append(entry)
         return result
 
     # Log ----------------------------------------------------------------------------------------
 
     @property
     def log(self) -> RequestLog:
-        """A snapshot of the requests this origin received, oldest first."""
-        with self._log_lock:
-            return RequestLog(self._log)
+        """A snapshot of the requests this origin received, oldest first (the last `LOG_LIMIT`, within
+        `LOG_BYTES` of text; each value clipped at `LOG_FIELD` characters)."""
+        return self._log.snapshot()
 
     def clear_log(self) -> None:
-        with self._log_lock:
-            self._log.clear()
+        self._log.clear()
 
     # Life ---------------------------------------------------------------------------------------
 
     @property
     def running(self) -> bool:
-        return not self._server.stop_event.is_set()
+        """True while the server accepts and answers (False once stopped, or if it ever failed)."""
+        return self._server.alive
 
     def _stop(self) -> None:
         self._server.stop()
@@ -144,10 +159,12 @@ class Lab:
     A context manager: ``with start() as lab: ...`` stops it on exit.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1") -> None:
+    def __init__(self, *, host: str = "127.0.0.1", host_why: str = "given") -> None:
         self.host = _check_host(host)
+        self.host_why = host_why  # why this name: "given", or what start() followed
         self.origins: tuple[LabOrigin, ...] = ()
         self.origin_names: frozenset[str] = frozenset()  # until all three are up, no redirect target
+        self._watchers: list[weakref.WeakMethod] = []
         made: list[LabOrigin] = []
         try:
             for label, name in (("site", host), ("cdn", host), ("other", _other_host(host))):
@@ -158,8 +175,43 @@ class Lab:
             raise
         self.site, self.cdn, self.other = made
         self.origins = tuple(made)
-        self.origin_names = frozenset(o.origin for o in made)
+        # Every loopback name of each port: a URL built before `use_host` still redirects within the lab.
+        self.origin_names = frozenset(name for o in made for name in o.aliases)
         _labs.add(self)
+
+    # -- names and watchers ----------------------------------------------------------------------
+
+    def use_host(self, host: str, *, why: str = "given") -> Lab:
+        """Address the same three servers by the other loopback name (``"localhost"`` or ``"127.0.0.1"``).
+
+        Nothing restarts: ports, logs and servers stay; ``site``/``cdn`` take ``host`` and ``other`` the
+        other name, so the lab stays same-site with a page at ``host``. Widgets built on this lab (the
+        live probe, the panel) follow. Returns the lab.
+        """
+        host = _check_host(host)
+        if host != self.host:
+            self.host, self.host_why = host, why
+            for origin, name in zip(self.origins, (host, host, _other_host(host))):
+                origin.host = name
+            self._tell("host")
+        return self
+
+    def watch(self, method: Callable[[str], object]) -> None:
+        """Call ``method(event)`` ("host" after `use_host`, "stop" after `stop`); held weakly, so a
+        widget that is gone is not kept alive. ``method`` must be a bound method."""
+        self._watchers.append(weakref.WeakMethod(method))
+
+    def _tell(self, event: str) -> None:
+        alive = []
+        for ref in self._watchers:
+            method = ref()
+            if method is not None:
+                alive.append(ref)
+                try:
+                    method(event)
+                except Exception:  # noqa: BLE001 - a watcher reports its own errors; the lab goes on
+                    pass
+        self._watchers = alive
 
     def __getitem__(self, label: str) -> LabOrigin:
         for o in self.origins:
@@ -169,7 +221,8 @@ class Lab:
 
     @property
     def running(self) -> bool:
-        return any(o.running for o in self.origins)
+        """True while all three origins serve; a lab with one dead origin is not running."""
+        return bool(self.origins) and all(o.running for o in self.origins)
 
     def chain(
         self,
@@ -218,11 +271,14 @@ class Lab:
     def stop(self) -> None:
         """Stop all three servers (idempotent). Open connections are closed, threads joined."""
         global _running
+        was_running = self.running
         for o in self.origins:
             o._stop()
         with _start_lock:
             if _running is self:
                 _running = None
+        if was_running:
+            self._tell("stop")
 
     def __enter__(self) -> Lab:
         return self
@@ -231,7 +287,7 @@ class Lab:
         self.stop()
 
     def __repr__(self) -> str:
-        state = "" if self.running else " stopped"
+        state = "" if self.running else (" stopped" if all(not o.running for o in self.origins) else " broken")
         return f"<Lab site={self.site.origin} cdn={self.cdn.origin} other={self.other.origin}{state}>"
 
 
@@ -239,25 +295,40 @@ _start_lock = threading.Lock()
 _running: Lab | None = None
 
 
-def start(*, host: str = "127.0.0.1") -> Lab:
+def start(*, host: str | None = None) -> Lab:
     """Start the lab's three servers, or return the lab already running in this process.
 
-    ``host`` is the name the page uses for the lab: ``"127.0.0.1"`` or ``"localhost"`` (use the one
-    in your JupyterLab address bar, so the lab is same-site with the page). Either way the servers
-    listen on 127.0.0.1 only, on free ports; ``lab.other`` uses the other name.
+    ``host`` is the name pages use for the lab: ``"127.0.0.1"`` or ``"localhost"``, the one in your
+    browser's address bar, so the lab is same-site with the notebook page. ``None`` (the default)
+    follows Jupyter: the name in the address of the Jupyter server that runs this kernel (the address
+    Jupyter opens your browser at), else 127.0.0.1 (``lab.host_why`` says which). Either way the
+    servers listen on 127.0.0.1 only, on free ports; ``lab.other`` uses the other name.
+
+    With a lab already running, ``start(host=...)`` with the other name renames it in place
+    (`Lab.use_host`): same servers, and the widgets built on it follow.
     """
     global _running
-    _check_host(host)
+    if host is not None:
+        _check_host(host)
     with _start_lock:
         if _running is not None and _running.running:
-            if _running.host != host:
-                raise UsageError(
-                    f"The lab is already running with host={_running.host!r}; call lab.stop() first "
-                    f"to restart it with host={host!r}."
-                )
+            if host is not None and _running.host != host:
+                _running.use_host(host)
             return _running
-        _running = Lab(host=host)
+        if _running is not None:  # stopped, or one of its servers failed: never hand that one out
+            for o in _running.origins:
+                o._stop()
+        why = "given"
+        if host is None:
+            host, why = hosting.browser_host()
+        _running = Lab(host=host, host_why=why)
         return _running
+
+
+def running_lab() -> Lab | None:
+    """The lab `start` returns now, if one is running (for widgets whose own lab was stopped)."""
+    with _start_lock:
+        return _running if _running is not None and _running.running else None
 
 
 @atexit.register

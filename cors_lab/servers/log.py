@@ -1,36 +1,56 @@
 """The lab's request log: what each request carried and what the lab answered, safe to show anywhere.
 
-Owns `Request` (a request as it arrived), `LogEntry` and `RequestLog` with its text and HTML tables,
-the split of cookies into the lab's own (kept) and everyone else's (only counted), the redaction of
-foreign Referer queries and the client classification (kernel, browser, other). Must not: answer,
-serve, or keep any secret: JupyterLab's cookies and tokens reach every port of the host.
+Owns `Request` (a request as it arrived), `LogEntry`, `LogBook` (one origin's log, bounded in
+entries and bytes) and `RequestLog` with its text and HTML tables, the split of cookies into the
+lab's own (kept, when they look like the lab's) and everyone else's (only counted), the redaction of
+foreign Referer queries, the clipping of long values and the client classification (kernel,
+browser, other). Must not: answer, serve, or keep any secret: JupyterLab's cookies and tokens reach
+every port of the host.
 """
 
 from __future__ import annotations
 
 import html
 import itertools
+import re
+import threading
 import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..spec.headers import HeaderList
 from ..useragent import KERNEL_USER_AGENT_PREFIX
+from .knobs import USER_PATTERN
 
 __all__ = [
+    "LAB_COOKIES",
     "LAB_COOKIE_PREFIX",
+    "LOG_BYTES",
+    "LOG_FIELD",
     "LOG_LIMIT",
+    "USER_COOKIE",
+    "LogBook",
     "LogEntry",
     "Request",
     "RequestLog",
     "classify_client",
+    "clip",
+    "entry_size",
     "log_entry",
     "safe_referer",
     "split_cookies",
 ]
 
 LOG_LIMIT = 5000  # entries kept per origin; older ones are dropped
-LAB_COOKIE_PREFIX = "cors_lab_"
+LOG_BYTES = 8 * 1024 * 1024  # characters of text kept per origin; older entries are dropped
+LOG_FIELD = 1024  # characters kept of any one value (a path, a header); the rest is counted only
+LAB_COOKIE_PREFIX = "cors_lab_"  # every cookie the lab sets is named so
+USER_COOKIE = "cors_lab_user"
+# The lab's cookies and the only values the lab ever sets them to: a cookie is kept only when both
+# match (anything else, e.g. "cors_lab_user=alice, _xsrf=..." from a comma-joined header, is counted).
+LAB_COOKIES = {USER_COOKIE: USER_PATTERN}
+_LOG_ITEMS = 64  # Sec-Fetch-* headers and response headers kept per entry
 _seq = itertools.count(1)
 
 
@@ -67,7 +87,7 @@ class LogEntry:
     server: str  # "site" | "cdn" | "other"
     client: str  # "kernel" | "browser" | "other"
     method: str
-    path: str  # path and query exactly as requested
+    path: str  # path and query exactly as requested (clipped past LOG_FIELD characters, like every value)
     origin: str | None
     referer: str | None
     sec_fetch: dict[str, str]
@@ -100,27 +120,80 @@ def log_entry(
 ) -> LogEntry:
     """The log's record of ``request`` answered with ``status`` and ``headers`` by origin ``server``."""
     cookies, other_cookies = split_cookies(request.header_all("Cookie"))
+    sec_fetch = [("-".join(p.capitalize() for p in k.split("-")), v) for k, v in request.headers
+                 if k.lower().startswith("sec-fetch-")]
     return LogEntry(
         time=request.arrived,
         server=server,
         client=classify_client(request.header("User-Agent")),
-        method=request.method,
-        path=request.target,
-        origin=request.header("Origin"),
-        referer=safe_referer(request.header("Referer"), lab_origins),
-        sec_fetch={
-            "-".join(p.capitalize() for p in k.split("-")): v
-            for k, v in request.headers
-            if k.lower().startswith("sec-fetch-")
-        },
-        accept=request.header("Accept"),
+        method=clip(request.method),
+        path=clip(request.target),
+        origin=clip(request.header("Origin")),
+        referer=clip(safe_referer(request.header("Referer"), lab_origins)),
+        sec_fetch={clip(k): clip(v) for k, v in sec_fetch[:_LOG_ITEMS]},
+        accept=clip(request.header("Accept")),
         cookies=cookies,
         other_cookies=other_cookies,
         status=status,
-        headers=tuple(headers),
-        error=error,
+        headers=tuple((clip(n), clip(v)) for n, v in list(headers)[:_LOG_ITEMS]),
+        error=clip(error),
         seq=next(_seq),
     )
+
+
+def clip(text: str | None, limit: int = LOG_FIELD) -> str | None:
+    """``text`` cut to ``limit`` characters, saying how many more there were (None stays None)."""
+    if text is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]}...[{len(text) - limit:,} more characters not logged]"
+
+
+def entry_size(entry: LogEntry) -> int:
+    """Characters of text an entry keeps: what the per-origin budget counts."""
+    texts = [entry.method, entry.path, entry.origin, entry.referer, entry.accept, entry.error,
+             *entry.sec_fetch, *entry.sec_fetch.values(), *entry.cookies, *entry.cookies.values()]
+    texts += [t for pair in entry.headers for t in pair]
+    return 256 + sum(len(t) for t in texts if t)  # 256: the entry's own fields and bookkeeping
+
+
+class LogBook:
+    """One origin's log, oldest first: at most ``limit`` entries and ``budget`` characters of text.
+
+    Past either bound the oldest entries go, so a flood of huge requests costs a few megabytes,
+    never the kernel's memory.
+    """
+
+    def __init__(self, *, limit: int = LOG_LIMIT, budget: int = LOG_BYTES) -> None:
+        self.limit, self.budget = limit, budget
+        self._entries: deque[tuple[LogEntry, int]] = deque()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def append(self, entry: LogEntry) -> None:
+        size = entry_size(entry)
+        with self._lock:
+            self._entries.append((entry, size))
+            self._size += size
+            while len(self._entries) > self.limit or (self._size > self.budget and len(self._entries) > 1):
+                _, dropped = self._entries.popleft()
+                self._size -= dropped
+
+    def snapshot(self) -> RequestLog:
+        with self._lock:
+            return RequestLog(entry for entry, _ in self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._size = 0
+
+    @property
+    def size(self) -> int:
+        """Characters of text kept now (see `entry_size`)."""
+        return self._size
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def classify_client(user_agent: str | None) -> str:
@@ -133,17 +206,23 @@ def classify_client(user_agent: str | None) -> str:
 
 
 def split_cookies(lines: Iterable[str]) -> tuple[dict[str, str], int]:
-    """The lab's own cookies by name, and a count of every other cookie (never kept)."""
+    """The lab's own cookies by name, and a count of every other cookie (never kept).
+
+    A cookie is the lab's only when its name is in `LAB_COOKIES` and its value has the lab's format.
+    Cookie lines are split at ";" and at "," (no cookie value may hold either, and proxies or
+    HTTP/2 gateways join several Cookie headers with ", "), so nothing else rides along in a value.
+    """
     own: dict[str, str] = {}
     others = 0
     for line in lines:
-        for part in line.split(";"):
+        for part in re.split(r"[;,]", line):
             name, _, value = part.strip().partition("=")
-            name = name.strip()
+            name, value = name.strip(), value.strip()
             if not name and not value:
                 continue
-            if name.startswith(LAB_COOKIE_PREFIX):
-                own[name] = value.strip()
+            pattern = LAB_COOKIES.get(name)
+            if pattern is not None and pattern.fullmatch(value) and name not in own:
+                own[name] = value
             else:
                 others += 1
     return own, others

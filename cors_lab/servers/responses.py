@@ -4,7 +4,9 @@ Owns the lab's paths (``/img/<name>``, ``/login``, ``/logout``, the probe's two)
 knobs -> headers rules, which the Jupyter server extension calls too), `answer` (a whole request,
 bad knobs and unknown paths included) and `framed` (Content-Length, Date, Connection). Must not:
 read a socket, log, sleep (a delay is returned for the caller to wait), or open any file but the
-pictures from ``cors_lab.assets`` and the probe's own.
+pictures from ``cors_lab.assets``, the probe's own and the error page (``errorpage.html``).
+A picture answers like a file on a static server: validators and conditional requests are
+``validators``'s.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+from string import Template
 
 from ..errors import UsageError
 from ..spec.headers import HeaderList
 from .knobs import H5BP_IMAGE_PATTERN, USER_PATTERN, Knobs, parse_knobs
-from .log import Request, split_cookies
+from .log import USER_COOKIE, Request, split_cookies
 from .probe import PROBE_PATH, PROBE_SCRIPT_PATH, PROBE_CSP, probe_body
+from .validators import file_date, not_modified, validator_headers
 
 __all__ = [
     "ASSET_PREFIX",
@@ -30,6 +35,7 @@ __all__ = [
     "USER_COOKIE",
     "answer",
     "asset_names",
+    "body_problem",
     "framed",
     "not_found_reason",
     "respond",
@@ -37,10 +43,11 @@ __all__ = [
 ]
 
 ASSET_PREFIX = "/img/"
-USER_COOKIE = "cors_lab_user"
 NO_BODY_STATUSES = (204, 304)
 _H5BP_IMAGE = re.compile(H5BP_IMAGE_PATTERN)
 _PLAIN = "text/plain; charset=utf-8"
+ERROR_PAGE_TYPE = "text/html; charset=utf-8"
+_ERROR_PAGE = Template((Path(__file__).parent / "errorpage.html").read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
@@ -121,17 +128,26 @@ def respond(
     knobs: Knobs,
     cookies: Mapping[str, str] | None = None,
     origin: str | None = None,
+    if_none_match: str | None = None,
+    if_modified_since: str | None = None,
+    now: float | None = None,
 ) -> Answer:
     """The lab's answer on ``endpoint`` ("img", "login", "logout") for valid ``knobs``.
 
     ``name`` is the picture (for "img"), ``path`` the request's path (the h5bp rule matches it),
     ``cookies`` the lab's own cookies (``cors_lab_user`` picks the secret picture's user), ``origin``
-    the request's ``Origin`` header or None.
+    the request's ``Origin`` header or None, ``if_none_match`` / ``if_modified_since`` the request's
+    conditional headers (a 200 picture they match becomes 304), ``now`` the clock (default: now).
     """
     cookies = cookies or {}
+    now = time.time() if now is None else now
     status = knobs.final_status
     headers = HeaderList()
-    if endpoint == "img":
+    if endpoint == "img" and knobs.errorpage:
+        phrase = http.HTTPStatus(status).phrase
+        body = _ERROR_PAGE.substitute(status=status, phrase=phrase).encode("utf-8")
+        content_type = ERROR_PAGE_TYPE
+    elif endpoint == "img":
         user = cookies.get(USER_COOKIE)
         asset = _get_asset(name, user if user and USER_PATTERN.match(user) else None)
         body, content_type = asset.body, asset.content_type
@@ -160,9 +176,11 @@ def respond(
         headers.append("X-Content-Type-Options", "nosniff")
     # <FilesMatch "\.(avifs?|...)$"> SetEnvIf Origin ":" IS_CORS
     #   Header set Access-Control-Allow-Origin "*" env=IS_CORS
-    # Deviation: none intended; "Header set" without "always" reaches 2xx responses only.
-    if knobs.apache and 200 <= status < 300 and _H5BP_IMAGE.search(path) and origin is not None and ":" in origin:
-        headers.set("Access-Control-Allow-Origin", "*")
+    # "Header set" without "always" reaches 2xx answers and 304s (Apache 2.4, measured). It sets
+    # its own line beside any acao lines ("Header always set" keeps them in another table): Apache
+    # and nginx both send the acao lines first, then "*" (measured).
+    if knobs.apache and (200 <= status < 300 or status == 304) and _H5BP_IMAGE.search(path) and origin is not None and ":" in origin:
+        headers.append("Access-Control-Allow-Origin", "*")
     if endpoint == "login":
         cookie = f"{USER_COOKIE}={knobs.user}; Path=/; SameSite={knobs.samesite}"
         headers.append("Set-Cookie", cookie + ("; Secure" if knobs.samesite == "None" else ""))
@@ -170,7 +188,26 @@ def respond(
         headers.append("Set-Cookie", f"{USER_COOKIE}=; Path=/; Max-Age=0; SameSite=Lax")
     if knobs.truncate is not None:
         body = body[: knobs.truncate]
-    return Answer(status, headers, body=body)
+    if endpoint != "img" or status != 200 or knobs.to is not None or not knobs.validators:
+        return Answer(status, headers, body=body)
+    # A picture sent with 200 is a file on a static server: it has validators, and a conditional
+    # request that they satisfy gets 304 (RFC 9110 section 13.2.2, `not_modified`).
+    modified = file_date(knobs.age, key=(path, knobs), now=now)
+    validators = validator_headers(body, modified=modified)
+    etag = validators[1][1]
+    why = not_modified(etag=etag, modified=modified, if_none_match=if_none_match,
+                       if_modified_since=if_modified_since, now=now)
+    for header, value in validators:
+        headers.append(header, value)
+    if why is None:
+        return Answer(status, headers, body=body)
+    # "The server generating a 304 response MUST generate any of the following header fields that
+    #  would have been sent in a 200 (OK) response to the same request: Content-Location, Date, ETag,
+    #  and Vary; Cache-Control and Expires" (RFC 9110 section 15.4.5). As Apache and nginx (measured),
+    # the lab keeps every other header it would have sent too, but not Content-Type.
+    # And the guide's rule, re-evaluated for the 304 status, fires on 304 as on 200 (see above).
+    headers.delete("Content-Type")
+    return Answer(304, headers, body=b"")
 
 
 def _probe(endpoint: str, path: str, query: str) -> Answer:
@@ -186,8 +223,34 @@ def _probe(endpoint: str, path: str, query: str) -> Answer:
     return Answer(200, headers, body=body)
 
 
+def body_problem(headers: Iterable[tuple[str, str]]) -> str | None:
+    """Why a request's body cannot be skipped safely (the lab reads none but a small, counted one).
+
+    A ``Transfer-Encoding`` (chunked) body, or a Content-Length that is not one plain number, would
+    be read as the next request on the connection (request smuggling): such a request gets 400 and
+    the connection is closed. None when the body is absent or a plain Content-Length.
+    """
+    lengths, encodings = [], []
+    for name, value in headers:
+        if name.lower() == "content-length":
+            lengths.append(value.strip())
+        elif name.lower() == "transfer-encoding":
+            encodings.append(value.strip())
+    if encodings:
+        return (f"the request has a body sent with Transfer-Encoding: {', '.join(encodings)}; the lab reads no"
+                " request bodies, so it answers 400 and closes the connection. Send GET and HEAD without a body.")
+    if lengths and (len(set(lengths)) > 1 or not lengths[0].isdigit() or not lengths[0].isascii()):
+        return (f"Content-Length {', '.join(map(repr, lengths))} is not one plain number, so the body cannot be"
+                " skipped safely: 400, and the connection is closed.")
+    return None
+
+
 def answer(request: Request, *, lab_origins: Iterable[str]) -> Answer:
-    """The whole answer to ``request``: 404 for unknown paths, 400 with the reason for bad knobs."""
+    """The whole answer to ``request``: 404 for unknown paths, 400 with the reason for bad knobs
+    or a body that cannot be skipped."""
+    problem = body_problem(request.headers)
+    if problem is not None:
+        return _plain(400, problem)
     path, _, query = request.target.partition("?")
     endpoint, name = route(path)
     if endpoint is None:
@@ -199,29 +262,43 @@ def answer(request: Request, *, lab_origins: Iterable[str]) -> Answer:
     except UsageError as err:
         return _plain(400, str(err))
     cookies, _ = split_cookies(request.header_all("Cookie"))
+    conditional = {"if_none_match": _joined(request, "If-None-Match"), "if_modified_since": _joined(request, "If-Modified-Since")}
+    if request.method not in ("GET", "HEAD"):  # RFC 9110 section 13.1: both only for GET and HEAD
+        conditional = {}
     try:
-        result = respond(endpoint, name, path=path, knobs=knobs, cookies=cookies, origin=request.header("Origin"))
+        result = respond(endpoint, name, path=path, knobs=knobs, cookies=cookies, origin=request.header("Origin"),
+                         now=request.arrived, **conditional)
     except Exception as err:  # a bug or a broken asset: say so instead of hanging up
         return replace(_plain(500, f"{type(err).__name__}: {err}"), delay=knobs.delay)
     return replace(result, delay=knobs.delay)
 
 
-_date_cache = [0, ""]
+def _joined(request: Request, name: str) -> str | None:
+    lines = request.header_all(name)
+    return ", ".join(lines) if lines else None
 
 
-def _http_date() -> str:
-    now = int(time.time())
-    if _date_cache[0] != now:
-        _date_cache[:] = [now, email.utils.formatdate(now, usegmt=True)]
-    return _date_cache[1]
+_last_date: tuple[int, str] = (0, "")
 
 
-def framed(result: Answer, *, closing: bool = False) -> Answer:
-    """``result`` with the framing headers a server adds: Content-Length (unless 204/304), Date, Connection."""
+def _http_date(now: float) -> str:
+    global _last_date
+    second, cached = int(now), _last_date  # read once: other threads replace the pair whole
+    if cached[0] != second:
+        cached = _last_date = (second, email.utils.formatdate(second, usegmt=True))
+    return cached[1]
+
+
+def framed(result: Answer, *, closing: bool = False, now: float | None = None) -> Answer:
+    """``result`` with the framing headers a server adds: Content-Length (unless 204/304), Date, Connection.
+
+    ``now`` dates the answer (default: now); the lab passes the request's arrival plus its delay,
+    the clock its answer was computed with, so Date and an ``age`` knob's Last-Modified agree.
+    """
     headers = HeaderList(result.headers)
     if result.status not in NO_BODY_STATUSES:
         headers.append("Content-Length", str(len(result.body)))
-    headers.append("Date", _http_date())
+    headers.append("Date", _http_date(time.time() if now is None else now))
     if closing:
         headers.append("Connection", "close")
     return replace(result, headers=headers)

@@ -15,7 +15,10 @@ The lesson it exists for, "Vary: Origin" (measured in Chromium 156, see DESIGN.m
                                            matters, so the stored response is reused -> no ACAO
                                            -> the CORS check fails -> "error" event
     With Vary: Origin, step 2's Origin does not match the stored request's (absent): the request
-    goes to the server, which answers with ACAO, and the image is readable.
+    goes to the server (Chromium makes it conditional, If-None-Match, when there is an ETag), which
+    answers with ACAO (a 304 updates the stored response with it), and the image is readable.
+    Without any Cache-Control a response with Last-Modified is fresh for 10% of its age (Chromium's
+    heuristic, freshness.py): the same trap, on every static file server.
 
 API for the kernel browser (one ``HTTPCache`` per browser profile)::
 
@@ -101,6 +104,18 @@ __all__ = [
 
 FETCH_CACHE = "https://fetch.spec.whatwg.org/#http-network-or-cache-fetch"
 CHROMIUM_TRANSACTION = f"{CHROMIUM_NET}http/http_cache_transaction.cc"
+CHROMIUM_UPDATE = f"{CHROMIUM_NET}http/http_response_headers.cc"  # HttpResponseHeaders::Update
+
+# Headers a 304 does not replace in Chromium's stored response (kNonUpdatedHeaders and
+# kNonUpdatedHeaderPrefixes in CHROMIUM_UPDATE): "Some header prefixes mean "Don't copy this header
+# from a 304 response."" Content-Length is the RFC's own exception too.
+CHROMIUM_NOT_UPDATED = frozenset({
+    "connection", "proxy-connection", "keep-alive", "www-authenticate", "proxy-authenticate",
+    "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "content-location",
+    "content-md5", "etag", "content-encoding", "content-range", "content-type", "content-length",
+    "x-frame-options", "x-xss-protection",
+})
+CHROMIUM_NOT_UPDATED_PREFIXES = ("x-content-", "x-webkit-")
 
 # Request headers that make Fetch switch cache mode "default" to "no-store" (FETCH_CACHE, step
 # "If httpRequest's cache mode is "default" and httpRequest's header list contains ...").
@@ -298,9 +313,21 @@ class HTTPCache:
         #    presented (see Section 4.1), and"
         vary = vary_matches(entry.headers, entry.request_headers, request)
         if not vary.ok:
-            # Deviation: no conditional request on a Vary mismatch. Chromium sends If-None-Match
-            # when the stored response has an ETag (CHROMIUM_TRANSACTION); either way the request
-            # goes to the server. Fetch: the mismatch leaves storedResponse null.
+            # RFC 9111 section 4.1: "the cache MUST NOT use that stored response without revalidation
+            # unless all the presented request header fields nominated by that Vary field value match".
+            # Chromium revalidates then (ConditionalizeRequest in CHROMIUM_TRANSACTION: "Can't rely on
+            # last-modified if vary is different"): with If-None-Match only, and only when the stored
+            # response has an ETag; measured on Apache (tests/test_realservers.py).
+            # Deviation: Fetch leaves storedResponse null on a mismatch, so it sends no validators.
+            etag = entry.headers.get("ETag")
+            if etag is not None and row.stale == "revalidate":
+                why = (
+                    f"Revalidate: {vary.why}, so the stored response may only be used after revalidation; "
+                    f"Chromium sends If-None-Match: {etag} (not If-Modified-Since, which a different Vary "
+                    f"makes unreliable) {cite('RFC 9111 §4.1', VARY)}."
+                )
+                age = current_age(entry.headers, request_time=entry.request_time, response_time=entry.response_time, now=now)
+                return Decision("revalidate", why, entry, (("If-None-Match", etag),), key, age, None)
             return self._nothing_stored(row, key, mode, vary.why, anchor=("RFC 9111 §4.1", VARY))
         # "- the stored response does not contain the no-cache directive (Section 5.2.2.4), unless
         #    it is successfully validated (Section 4.3), and"
@@ -494,7 +521,7 @@ class HTTPCache:
         if key is None:
             return StoreResult(False, self._no_key_why(url, "Not stored"))
         if status == 304:
-            return self._freshen(key, mode, response, request_time=sent_at, response_time=response_time)
+            return self._freshen(key, mode, request, response, request_time=sent_at, response_time=response_time)
         if not CACHE_MODES[mode].stores:
             because = (
                 f'the request carries {conditional}, which turns cache mode "default" into "no-store"'
@@ -532,10 +559,16 @@ class HTTPCache:
         return StoreResult(True, why, entry, key)
 
     def _freshen(
-        self, key: str, mode: str, response: HeaderList, *, request_time: float, response_time: float
+        self, key: str, mode: str, request: HeaderList, response: HeaderList, *, request_time: float,
+        response_time: float,
     ) -> StoreResult:
-        """Update the stored response with a 304's headers.
+        """Update the stored response with a 304's headers; the caller then uses it as the response.
 
+        Fetch, HTTP-network-or-cache fetch: "If the revalidatingFlag is set and forwardResponse's
+        status is 304, then: Update storedResponse's header list using forwardResponse's header
+        list, as per the "Freshening Stored Responses upon Validation" chapter of HTTP Caching. Set
+        response to storedResponse." So the CORS check that follows reads the updated headers: an
+        `Access-Control-Allow-Origin` the 304 carries is there, one it lacks keeps its stored value.
         Spec: https://www.rfc-editor.org/rfc/rfc9111#section-4.3.4
         """
         entry = self._entries.get(key)
@@ -552,9 +585,11 @@ class HTTPCache:
         # Section 3.2: "the cache MUST add each header field in the provided response to the stored
         # response, replacing field values that are already present, with the following exceptions:
         # (...) The Content-Length header field."
+        # Deviation: Chromium keeps more of the stored headers than Content-Length
+        # (CHROMIUM_NOT_UPDATED: ETag, Content-Type, X-Content-Type-Options, ...); the model does too.
         updated = HeaderList(entry.headers)
         for name in dict.fromkeys(n.lower() for n, _ in response):
-            if name == "content-length":
+            if name in CHROMIUM_NOT_UPDATED or name.startswith(CHROMIUM_NOT_UPDATED_PREFIXES):
                 continue
             updated.delete(name)
             for original, value in response:
@@ -562,6 +597,9 @@ class HTTPCache:
                     updated.append(original, value)
         entry.headers = updated
         entry.request_time, entry.response_time = request_time, response_time
+        # The request its Vary is matched against is now the one that revalidated it, as in
+        # Chromium (HttpCache::Transaction::DoUpdateCachedResponse updates the stored vary data).
+        entry.request_headers = HeaderList(request)
         return StoreResult(
             True,
             "Freshened the stored response with the 304's headers; use it as the response "

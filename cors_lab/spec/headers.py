@@ -14,6 +14,9 @@ from ..errors import UsageError
 # https://fetch.spec.whatwg.org/#http-whitespace-byte : 0x0A (LF), 0x0D (CR), 0x09 (HT), 0x20 (SP).
 HTTP_WHITESPACE = "\n\r\t "
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# RFC 9110's field-value holds VCHAR, obs-text, SP and HTAB only: every other control character
+# (0x00-0x08, 0x0A-0x1F, 0x7F) is invalid. https://www.rfc-editor.org/rfc/rfc9110#name-field-values
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 def normalize(value: str) -> str:
@@ -37,8 +40,23 @@ def is_valid_value(value: str) -> bool:
     return not any(ch in value for ch in "\x00\n\r") and value == value.strip("\t ")
 
 
+def control_character(text: str) -> str | None:
+    """The first control character in ``text`` other than HTAB, as "U+000B", or None.
+
+    Spec: https://www.rfc-editor.org/rfc/rfc9110#name-field-values
+    """
+    found = _CONTROL.search(text)
+    return f"U+{ord(found.group()):04X}" if found else None
+
+
 def check_header(name: str, value: str) -> None:
-    """Refuse a header that could not be sent as one HTTP header line (the fix is in the message)."""
+    """Refuse a header that could not be sent as one HTTP header line (the fix is in the message):
+    a name that is no token, a value with a control character other than HTAB, or beyond Latin-1.
+
+    Every header the kit sends passes here: the lab servers' knobs, the Jupyter extension's (the
+    same knobs) and the Apache/nginx snippets (cors_lab.serverconf, the same knobs again).
+    Spec: https://www.rfc-editor.org/rfc/rfc9110#name-field-values
+    """
     if not isinstance(name, str) or not is_valid_name(name):
         raise UsageError(
             f"{name!r} is not a valid header name. Use letters, digits and -, e.g. 'Access-Control-Allow-Origin'."
@@ -49,6 +67,14 @@ def check_header(name: str, value: str) -> None:
         raise UsageError(
             f"The value of {name} contains a line break or NUL ({value!r}); a header value is one line. "
             "Remove the CR/LF: to send two values, send the header twice."
+        )
+    # RFC 9110 5.5: "Field values containing other CTL characters are also invalid"; some servers
+    # pass them on raw, and a receiver may take one (a vertical tab, say) for the end of the line.
+    control = control_character(value)
+    if control:
+        raise UsageError(
+            f"The value of {name} contains the control character {control} ({value!r}); a header "
+            "value may hold tabs but no other control character. Remove it."
         )
     if any(not ch.isascii() for ch in value) and not all(ord(ch) < 256 for ch in value):
         raise UsageError(f"The value of {name} has characters outside Latin-1 ({value!r}); HTTP cannot carry them.")

@@ -8,6 +8,7 @@ import warnings
 import zlib
 
 import pytest
+from hostile_corpus import dib, ico, png
 from PIL import Image, ImageFile
 
 from cors_lab import assets
@@ -20,6 +21,7 @@ from cors_lab.assets import (
     expected_pixels,
     get_asset,
 )
+from cors_lab.assets.dimensions import header_size
 from cors_lab.errors import CorsLabError, DecodeError, UsageError
 
 PICTURES = [name for name in ASSET_NAMES if name.startswith("picture.")]
@@ -133,6 +135,23 @@ def test_decode_image_decompression_bomb():
         _decode_quietly(bomb)
     assert info.value.kind == "too-large"
     assert "100000 x 100000" in str(info.value)
+
+
+def test_decode_image_too_large_names_the_limit():
+    with pytest.raises(DecodeError) as info:
+        _decode_quietly(_png_claiming(5000, 5000), max_pixels=1_000_000)
+    assert "more than the lab's limit of 1,000,000 pixels" in str(info.value) and "{limit" not in str(info.value)
+
+
+@pytest.mark.parametrize("embedded", ["png", "dib"])
+def test_decode_image_ico_entry_size_is_read_from_the_data_not_its_size_field(embedded):
+    # The directory says 16 x 16 and a size of 0; decoders read the entry from its offset anyway.
+    blob = png(13000, 13000) if embedded == "png" else dib(13000, 13000) + bytes(64)
+    data = ico([(16, 16, blob)], size_field=0)
+    assert header_size(data, "ico") == (13000, 13000)
+    with pytest.raises(DecodeError, match="ICO image says it is 13000 x 13000") as info:
+        _decode_quietly(data)
+    assert info.value.kind == "too-large"
 
 
 def test_decode_image_bomb_below_pillows_own_limit_is_refused_without_warning():

@@ -34,6 +34,9 @@ ROUND_TRIPS = {
     "ctype": ("", ""),
     "truncate": (10, 10),
     "nosniff": (True, True),
+    "validators": (False, False),
+    "age": (3600, 3600),
+    "errorpage": (True, True),
     "nonce": (7, "7"),
     "user": ("alice", "alice"),
     "samesite": ("none", "None"),
@@ -45,6 +48,7 @@ def test_every_knob_parses_what_it_encodes(name):
     value, parsed = ROUND_TRIPS[name]
     endpoint = "login" if KNOBS[name].login_only else "img"
     extra = {"user": "bob"} if endpoint == "login" and name != "user" else {}
+    extra.update({"status": 404} if name == "errorpage" else {})
     assert getattr(parse_knobs(encode_knobs({name: value, **extra}), endpoint=endpoint), name) == parsed
 
 
@@ -72,3 +76,41 @@ def test_every_knob_is_documented_in_the_table():
     page = KNOBS._repr_html_()
     assert page.startswith('<table class="cors-lab-knobs">') and all(f"<code>{n}</code>" in page for n in KNOBS)
     assert set(servers.__all__) <= set(dir(servers))
+
+
+def test_validators_are_on_unless_turned_off():
+    assert parse_knobs("").validators is True and parse_knobs("validators=1").validators is True
+    assert parse_knobs("validators=0").validators is False
+    assert encode_knobs({"validators": True}) == [] and encode_knobs({"validators": False}) == [("validators", "0")]
+    with pytest.raises(UsageError, match="pass validators=False"):
+        encode_knobs({"validators": "no"})
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("age=-1", "whole seconds"),
+        ("age=1.5", "whole seconds"),
+        ("age=99999999999", "whole seconds"),
+        ("age=60&validators=0", "validators=0 does not send"),
+        ("errorpage=1", "needs status=400..599"),
+        ("errorpage=1&status=204", "needs status=400..599"),
+        ("errorpage=1&status=404&ctype=image/png", "do not go together"),
+    ],
+    ids=["age-negative", "age-fraction", "age-too-large", "age-without-validators", "errorpage-without-status",
+         "errorpage-on-204", "errorpage-with-ctype"],
+)
+def test_new_knobs_refuse_what_cannot_be(query, message):
+    with pytest.raises(UsageError, match=message):
+        parse_knobs(query)
+
+
+@pytest.mark.parametrize("char", [chr(c) for c in [*range(0x01, 0x09), *range(0x0B, 0x0D), *range(0x0E, 0x20), 0x7F]])
+@pytest.mark.parametrize("knob", ["acao", "acac", "vary", "cache", "ctype"])
+def test_header_knobs_refuse_every_control_character_but_tab(knob, char):
+    with pytest.raises(UsageError, match=f"control character U\\+{ord(char):04X}"):
+        parse_knobs([(knob, f"a{char}b")])
+
+
+def test_header_knobs_keep_a_tab():
+    assert parse_knobs([("acao", "a\tb")]).acao == ("a\tb",)

@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from cors_lab.assets import get_asset
-from cors_lab.servers import LogEntry
+from cors_lab.servers import LOG_FIELD, LogEntry, Request
+from cors_lab.servers.log import LogBook, log_entry
 
 KERNEL_UA = "cors-lab-kernel/0.1"
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36"
@@ -103,3 +104,46 @@ def test_log_tables_render_and_escape(lab, ask):
     log._repr_pretty_(p, False)
     assert p.out == [text]
 
+
+
+@pytest.mark.parametrize("cookie, kept, others", [
+    ("cors_lab_user=alice, _xsrf=SECRET", {"cors_lab_user": "alice"}, 1),  # a comma-joined Cookie header
+    ("cors_lab_user=alice,_xsrf=SECRET;token=SECRET", {"cors_lab_user": "alice"}, 2),
+    ("cors_lab_user=SECRET VALUE", {}, 1),  # not the lab's format: counted, never kept
+    ("cors_lab_user=<script>", {}, 1),
+    ("cors_lab_other=SECRET", {}, 1),  # a name the lab never sets
+    ("cors_lab_user=alice; cors_lab_user=SECRET", {"cors_lab_user": "alice"}, 1),
+    ("cors_lab_user=" + "a" * 33, {}, 1),
+])
+def test_log_keeps_a_lab_cookie_only_in_the_labs_own_format(lab, ask, cookie, kept, others):
+    ask(lab.cdn.url("picture.png"), {"Cookie": cookie})
+    entry = lab.cdn.log[-1]
+    assert entry.cookies == kept and entry.other_cookies == others
+    assert "SECRET" not in repr(entry) and "SECRET" not in lab.cdn.log.table()
+
+
+def test_log_clips_long_values(lab, ask):
+    target = "/img/picture.png?nonce=" + "n" * 60_000
+    ask(lab.cdn.origin + target, {"Origin": "o" * 5000, "Accept": "a" * 5000})
+    entry = lab.cdn.log[-1]
+    assert entry.path == f"{target[:LOG_FIELD]}...[{len(target) - LOG_FIELD:,} more characters not logged]"
+    assert len(entry.origin) < LOG_FIELD + 100 and len(entry.accept) < LOG_FIELD + 100
+    assert entry.status == 200
+
+
+def test_log_keeps_a_byte_budget_per_origin():
+    book = LogBook(limit=1000, budget=50_000)
+    request = Request("GET", "/img/picture.png?nonce=" + "n" * 60_000)
+    for _ in range(200):
+        book.append(log_entry(request, server="cdn", status=200, headers=[], error=None, lab_origins=()))
+    assert book.size <= 50_000 and 0 < len(book) < 200
+    assert len(book.snapshot()) == len(book)
+    book.clear()
+    assert book.size == 0 and len(book) == 0
+
+
+def test_log_keeps_at_most_its_entry_limit():
+    book = LogBook(limit=3)
+    for i in range(5):
+        book.append(log_entry(Request("GET", f"/{i}"), server="cdn", status=404, headers=[], error=None, lab_origins=()))
+    assert [e.path for e in book.snapshot()] == ["/2", "/3", "/4"]

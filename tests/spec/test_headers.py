@@ -3,7 +3,7 @@
 import pytest
 
 from cors_lab.errors import UsageError
-from cors_lab.spec.headers import HeaderList, check_header, is_valid_value, normalize
+from cors_lab.spec.headers import HeaderList, check_header, control_character, is_valid_value, normalize
 
 
 @pytest.mark.parametrize(
@@ -90,9 +90,19 @@ def test_check_header_refuses(name, value, match):
         check_header(name, value)
 
 
-def test_check_header_accepts_padded_and_latin1():
+@pytest.mark.parametrize("code", [*range(0x01, 0x09), *range(0x0B, 0x0D), *range(0x0E, 0x20), 0x7F])
+def test_check_header_refuses_every_control_character_but_tab(code):
+    # RFC 9110 5.5: "Field values containing other CTL characters are also invalid".
+    with pytest.raises(UsageError, match=f"control character U\\+{code:04X}.*may hold tabs but no other"):
+        check_header("Access-Control-Allow-Origin", f"a{chr(code)}X-Injected: yes")
+    assert control_character(f"a{chr(code)}") == f"U+{code:04X}"
+
+
+def test_check_header_accepts_padded_tabbed_and_latin1():
     check_header("Access-Control-Allow-Origin", " * ")
+    check_header("X", "a\tb")
     check_header("X", "caf\xe9")
+    assert control_character("a\tb caf\xe9") is None
 
 
 def test_is_valid_value():
