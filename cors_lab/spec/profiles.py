@@ -358,6 +358,58 @@ def get_profile(profile: "str | Profile") -> Profile:
         raise UsageError(f"Unknown engine profile {profile!r}; use one of {', '.join(PROFILE_NAMES)}.") from None
 
 
+# What a learner's browser must be for its profile to count as measured (the live probe): the engine's
+# major version as its user agent gives it, and the platforms whose build was measured. WebKitGTK's
+# user agent carries no WebKitGTK version (AppleWebKit/605.1.15 is frozen), so any WebKit on Linux
+# counts; Safari (macOS, iOS) is WebKit with another network stack and other privacy defaults.
+MEASURED_MAJOR = MappingProxyType({"chromium": "156", "firefox": "153", "webkit": None})
+MEASURED_PLATFORMS = MappingProxyType({"chromium": None, "firefox": None, "webkit": ("Linux",)})
+ENGINE_LABELS = MappingProxyType({"chromium": "Chromium (Blink)", "firefox": "Firefox (Gecko)",
+                                  "webkit": "WebKit", "spec": "the standards"})
+
+
+@dataclass(frozen=True)
+class BrowserMatch:
+    """Which profile predicts for a learner's browser, and whether the kit measured that browser.
+
+    ``measured`` False means a difference between the browser and the model is news about an engine
+    or version the kit never ran, not a disagreement; ``why`` says so in plain words.
+    """
+
+    profile: str
+    browser: str  # what the page said it is, e.g. "Firefox 153 on Linux"
+    measured: bool
+    why: str
+
+
+def match_browser(engine: str | None, *, version: str | None = None, platform: str | None = None,
+                  name: str | None = None) -> BrowserMatch:
+    """The profile for a browser the live probe detected: ``engine`` "chromium", "firefox", "webkit"
+    (from feature detection, checked against the user agent) or None/"unknown"; ``version`` its major
+    version ("" when the page cannot tell); ``platform`` "Linux", "macOS", "Windows", "iOS", "Android".
+    """
+    shown = " ".join(x for x in (name or ENGINE_LABELS.get(engine or "", "an unknown browser"), version or "") if x)
+    shown += f" on {platform}" if platform else ""
+    if engine not in ENGINE_PROFILES:
+        return BrowserMatch("spec", shown, False,
+                            f"The kit could not tell which engine {shown} uses, so the model predicts the standards' "
+                            "letter (profile spec); it has measured only Chromium, Firefox and WebKitGTK.")
+    measured_as = MEASURED[engine]
+    major, platforms = MEASURED_MAJOR[engine], MEASURED_PLATFORMS[engine]
+    if platforms and platform not in platforms:
+        return BrowserMatch(engine, shown, False,
+                            f"The kit has not measured {shown}: it measured {measured_as} on {', '.join(platforms)}, "
+                            f"whose profile the model uses here. {shown} may differ (its own network stack and privacy "
+                            "settings), so a difference from the model is news, not a disagreement.")
+    if major and (version or "").split(".")[0] != major:
+        return BrowserMatch(engine, shown, False,
+                            f"The kit has not measured {shown}: it measured {measured_as}, whose profile the model "
+                            f"uses here. Between versions engines change, so a difference from the model is news, "
+                            "not a disagreement.")
+    unread = "" if major else f" (the page cannot read the {ENGINE_LABELS[engine]} version; the kit measured {measured_as})"
+    return BrowserMatch(engine, shown, True, f"The model predicts for {measured_as}, measured by the kit{unread}.")
+
+
 def deviation_table() -> list[dict[str, str]]:
     """Every profile's deviations as rows (profile, name, kind, what, measured, links): for docs and tests."""
     rows = []
@@ -369,5 +421,5 @@ def deviation_table() -> list[dict[str, str]]:
     return rows
 
 
-__all__ = ["ACCEPT", "DEFAULT_PROFILE", "DEVIATIONS", "Deviation", "ENGINE_PROFILES", "PROFILES", "PROFILE_NAMES",
-           "Profile", "deviation_table", "get_profile"]
+__all__ = ["ACCEPT", "BrowserMatch", "DEFAULT_PROFILE", "DEVIATIONS", "Deviation", "ENGINE_PROFILES", "PROFILES",
+           "PROFILE_NAMES", "Profile", "deviation_table", "get_profile", "match_browser"]

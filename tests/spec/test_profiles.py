@@ -239,3 +239,26 @@ def test_canvas_model_takes_a_profile():
     c.draw_image(canvas.ImageSource(response_tainting="opaque"))
     with pytest.raises(Exception, match="The operation is insecure."):
         c.get_image_data(0, 0, 2, 2)
+
+
+# --- The learner's browser -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("engine, version, platform, name, profile, measured, says", [
+    ("chromium", "156", "Linux", "Chromium", "chromium", True, "Chromium 156.0.8078.108, measured"),
+    ("chromium", "156", "Windows", "Google Chrome", "chromium", True, "measured by the kit"),
+    ("firefox", "153", "Linux", "Firefox", "firefox", True, "Firefox ESR 153.8.0, measured"),
+    ("firefox", "128", "Linux", "Firefox", "firefox", False, "has not measured Firefox 128 on Linux"),
+    ("chromium", "120", "macOS", "Google Chrome", "chromium", False, "has not measured Google Chrome 120 on macOS"),
+    ("webkit", "", "Linux", "WebKitGTK", "webkit", True, "cannot read the WebKit version"),
+    ("webkit", "18.2", "macOS", "Safari", "webkit", False, "has not measured Safari 18.2 on macOS"),
+    ("webkit", "17", "iOS", "Safari", "webkit", False, "own network stack"),
+    ("unknown", "", "Linux", "", "spec", False, "could not tell which engine"),
+    (None, None, None, None, "spec", False, "standards' letter"),
+])
+def test_a_learner_s_browser_is_matched_to_a_profile_and_said_measured_or_not(engine, version, platform, name,
+                                                                                profile, measured, says):
+    from cors_lab.spec.profiles import match_browser
+
+    m = match_browser(engine, version=version, platform=platform, name=name)
+    assert (m.profile, m.measured) == (profile, measured) and says in m.why
+    assert ("news, not a disagreement" in m.why) == (not measured and profile != "spec")
