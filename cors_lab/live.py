@@ -628,7 +628,8 @@ class LiveProbe(ipywidgets.VBox):
         if not fe:
             return WAITING
         state = fe.get("frame_state")
-        browser = f"your browser ({fe.get('browser', 'unknown')})"
+        match = self.match
+        browser = f"your browser ({match.browser if match else fe.get('browser', 'unknown')})"
         if state == "ready":
             return (f"ready: {browser} runs each experiment in a page on {fe.get('frame_origin')} "
                     f"(this notebook is on {fe.get('origin')})")

@@ -159,6 +159,21 @@ class EngineContext(abc.ABC):
         """Run page.js with [command, payload] in the top document; EngineError after timeout_ms."""
 
     @abc.abstractmethod
+    def _png(self) -> bytes:
+        """What the tab shows (its viewport), as PNG bytes."""
+
+    @abc.abstractmethod
+    def resize(self, width: int, height: int) -> None:
+        """Size the window (Chromium: the viewport) to ``width`` x ``height`` CSS pixels."""
+
+    def screenshot(self, path: "str | os.PathLike[str]") -> str:
+        """Save what the tab shows as a PNG at ``path`` (for e2e tests and reports); returns the path."""
+        data = self._png()
+        with open(path, "wb") as f:
+            f.write(data)
+        return str(path)
+
+    @abc.abstractmethod
     def _console_take(self) -> list[dict[str, str]]:
         """Console messages [{"type", "text", "url"}] since the page was opened or since the last take,
         which are then forgotten (always [] where the engine exposes none)."""

@@ -211,6 +211,12 @@ class ChromiumContext(EngineContext):
         except PlaywrightError as e:
             raise EngineError(f"Chromium could not open {url}: {e.message.splitlines()[0]}") from e
 
+    def _png(self) -> bytes:
+        return self.page.screenshot()
+
+    def resize(self, width: int, height: int) -> None:
+        self.page.set_viewport_size({"width": width, "height": height})
+
     def _script(self, command: str, payload: Mapping[str, Any], *, timeout_ms: int) -> Any:
         # page.evaluate has no timeout of its own; every page.js command ends within its own waitMs.
         from playwright.sync_api import Error as PlaywrightError

@@ -213,6 +213,12 @@ class FirefoxContext(EngineContext):
         except errors.MarionetteException as e:
             raise EngineError(f"Firefox page script {command!r} failed: {type(e).__name__}: {e}") from e
 
+    def _png(self) -> bytes:
+        return self.browser.marionette.screenshot(format="binary")
+
+    def resize(self, width: int, height: int) -> None:
+        self.browser.marionette.set_window_rect(x=0, y=0, width=width, height=height)
+
     def _console_take(self) -> list[dict[str, str]]:
         return list(self.browser.chrome("console-take") or [])
 

@@ -108,6 +108,12 @@ class WebKitContext(EngineContext):
         except WebDriverException as e:
             raise EngineError(f"WebKit page script {command!r} failed: {type(e).__name__}: {e.msg}") from e
 
+    def _png(self) -> bytes:
+        return self.driver.get_screenshot_as_png()
+
+    def resize(self, width: int, height: int) -> None:
+        self.driver.set_window_size(width, height)
+
     def _console_take(self) -> list[dict[str, str]]:
         return []
 
