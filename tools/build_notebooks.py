@@ -664,29 +664,39 @@ panel
     md("""
 ## Where browsers and the standards differ
 
-The kit follows what Chromium does and says so where it is not the standard's letter:
+Engines differ, and each has a **profile** in the model, measured over these same servers in Chromium
+156, Firefox ESR 153 and WebKitGTK 2.50: `predict(..., engine="firefox")`. The probe above says which
+engine your browser is (found by feature detection, not the user agent alone) and which profile the
+model and the kernel browser use for it. For a browser the kit has not measured (Safari on macOS, an
+older version) it says so, and a difference there is news, not a disagreement. For example:
 
-- Chromium sends `Origin` with a same-origin image that has `crossorigin`; the
-  [Fetch standard](https://fetch.spec.whatwg.org/#append-a-request-origin-header) does not
-  (whatwg/fetch#1170). `predict(..., browser="spec")` shows the standard's request.
-- Setting `canvas.width` (even to the same value) makes a tainted canvas readable again in Chromium and in
-  current WPT (`security.reset.cross.html`, whatwg/html#2660); `clearRect()` and `ctx.reset()` do not.
-- A truncated image whose size arrived still fires `load`
-  ([update the image data](https://html.spec.whatwg.org/multipage/images.html#update-the-image-data)).
-- `getImageData(0, 0, 0, 10)` on a tainted canvas throws `SecurityError` in Chromium; the standard
-  checks the size first and would throw `IndexSizeError`
-  ([getImageData](https://html.spec.whatwg.org/multipage/canvas.html#dom-context-2d-getimagedata)).
-- A `bitmaprenderer` canvas, once given a tainted `ImageBitmap`, stays tainted in Chromium: a clean bitmap,
-  `transferFromImageBitmap(null)` or a new `width` does not clean it, though the
-  [standard](https://html.spec.whatwg.org/multipage/canvas.html#set-an-imagebitmaprenderingcontext%27s-output-bitmap)
-  says each of them should.
+- Chromium and WebKit send `Origin` with a same-origin image that has `crossorigin`; Firefox and the
+  [Fetch standard](https://fetch.spec.whatwg.org/#append-a-request-origin-header) do not (whatwg/fetch#1170).
+- Setting `canvas.width` (even to the same value) makes a tainted canvas readable again in Chromium, as
+  current WPT expects (`security.reset.cross.html`, whatwg/html#2660); Firefox and WebKit keep it
+  tainted, and `ctx.reset()` cleans it in none of them.
+- A canvas given an image whose CORS check failed: `drawImage` throws `InvalidStateError` in Chromium and
+  Firefox, as the standard says; WebKit draws nothing and throws nothing.
+- `getImageData(0, 0, 0, 10)` on a tainted canvas throws `SecurityError` in Chromium and Firefox; the
+  [standard](https://html.spec.whatwg.org/multipage/canvas.html#dom-context-2d-getimagedata) checks the
+  size first (`IndexSizeError`), as WebKit does.
+
+Every difference is a named deviation of its profile, with the WPT test or bug behind it
+(`cors_lab.spec.profiles.deviation_table()`); `python -m cors_lab compat` prints what each engine does.
 """),
     code("""
 from cors_lab import predict
 same = [(lab.site.url("picture.png"), 200, [])]
-for browser in ("chromium", "spec"):
-    r = predict(page=lab.site.origin, chain=same, crossorigin="anonymous", browser=browser)
-    print(f"{browser:9} Origin header: {r.requests[0].origin}")
+for engine in ("spec", "chromium", "firefox", "webkit"):
+    r = predict(page=lab.site.origin, chain=same, crossorigin="anonymous", engine=engine)
+    print(f"{engine:9} Origin header: {r.requests[0].origin}")
+"""),
+    md("""
+`compare(..., all_profiles=True)` adds the model for every engine, side by side, to the comparison
+(the panel's checkbox does the same):
+"""),
+    code("""
+cors_lab.compare(lab, probe.url("picture.png", nonce=True), None, "getImageData", probe, all_profiles=True)
 """),
 ]
 

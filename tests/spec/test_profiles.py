@@ -262,3 +262,16 @@ def test_a_learner_s_browser_is_matched_to_a_profile_and_said_measured_or_not(en
     m = match_browser(engine, version=version, platform=platform, name=name)
     assert (m.profile, m.measured) == (profile, measured) and says in m.why
     assert ("news, not a disagreement" in m.why) == (not measured and profile != "spec")
+
+
+def test_the_readme_lists_every_deviation_with_a_link():
+    from pathlib import Path
+
+    from cors_lab.spec.profiles import DEVIATIONS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Known browser deviations the kit teaches"):]
+    rows = {line.split("`")[1]: line for line in section.splitlines() if line.startswith("| `")}
+    missing = [n for n in DEVIATIONS if n not in section]
+    assert not missing, f"README's deviation table misses {missing}"
+    assert rows and all("](http" in line for line in rows.values())
