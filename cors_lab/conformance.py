@@ -536,9 +536,14 @@ def html_report(rows_or_runs: list[Row] | Mapping[str, EngineRun]) -> str:
             continue
         s = summary(er.rows)
         seq = f", canvas sequences {sum(m == r for m, r in er.sequences.values())}/{len(er.sequences)}" if er.sequences else ""
+        st = er.settings
+        ran = (f"<br><small>ran with: {html.escape(str(st.get('profile', '')))} profile; third-party cookies "
+               f"{html.escape(str(st.get('third_party_cookies', '')))}; storage partitioning "
+               f"{html.escape(str(st.get('storage_partitioning', '')))}; isolation "
+               f"{html.escape(str(st.get('isolation', '')))}</small>") if st else ""
         lines.append(f"<li><b>{html.escape(name)} {html.escape(er.version)}</b>: {s['agree']}/{s['total']} agree "
                      f"(verdicts {s['verdicts']}, requests {s['requests']}, messages {s['messages']}){seq}; "
-                     f"median {s['real_ms']:.0f} ms a scenario</li>")
+                     f"median {s['real_ms']:.0f} ms a scenario{ran}</li>")
     legend = ("<p>Each cell: load / readback / exception in that engine (hover for its requests). "
               "<span style='background:#fff4d6'>differs</span>: the engines do not all agree here; "
               "<span style='background:#eef3ff'>not the standard</span>: this engine departs from the spec "

@@ -91,11 +91,14 @@ def test_the_html_report_puts_engines_side_by_side_and_marks_differences(lab):
         rows = conformance.run(scenarios, lab=lab, profile=name)
         for r in rows:
             r.engine, r.real, r.real_requests = name, r.kernel.with_engine(name), r.kernel_requests
-        runs[name] = conformance.EngineRun(name, rows=rows, version="1")
+        runs[name] = conformance.EngineRun(name, rows=rows, version="1", settings={
+            "profile": "regular", "third_party_cookies": f"{name}-policy", "storage_partitioning": "on",
+            "isolation": "site data cleared"})
     page = conformance.html_report(runs)
     assert "chromium 1" in page and "firefox 1" in page and "standard (spec profile)" in page
     # Chromium sends Origin on the same-origin crossorigin request, Firefox and the standard do not.
     assert "differs" in page and "not the standard" in page
+    assert "ran with: regular profile; third-party cookies firefox-policy" in page  # the settings measured
     # ... and the cell names the deviation that explains it, listed with its links; Firefox shows none here.
     assert "<a href='#chromium-origin-on-same-origin-cors'>" in page
     assert "<tr id='chromium-origin-on-same-origin-cors'>" in page and "whatwg/fetch/pull/1170" in page
