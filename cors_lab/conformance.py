@@ -531,8 +531,9 @@ def html_report(rows_or_runs: list[Row] | Mapping[str, EngineRun]) -> str:
     table = render.plain_table(headers, body)
     lines = []
     for name, er in runs.items():
-        if er.skipped:
-            lines.append(f"<li>{html.escape(name)}: skipped: {html.escape(er.skipped)}</li>")
+        if er.skipped or er.error:
+            what = f"skipped: {er.skipped}" if er.skipped else f"failed: {er.error}"
+            lines.append(f"<li>{html.escape(name)}: {html.escape(what)}</li>")
             continue
         s = summary(er.rows)
         seq = f", canvas sequences {sum(m == r for m, r in er.sequences.values())}/{len(er.sequences)}" if er.sequences else ""

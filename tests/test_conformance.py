@@ -99,6 +99,8 @@ def test_the_html_report_puts_engines_side_by_side_and_marks_differences(lab):
     # Chromium sends Origin on the same-origin crossorigin request, Firefox and the standard do not.
     assert "differs" in page and "not the standard" in page
     assert "ran with: regular profile; third-party cookies firefox-policy" in page  # the settings measured
+    runs["webkit"] = conformance.EngineRun("webkit", error="EngineUnavailable: WebKit did not start")
+    assert "<li>webkit: failed: EngineUnavailable: WebKit did not start</li>" in conformance.html_report(runs)
     # ... and the cell names the deviation that explains it, listed with its links; Firefox shows none here.
     assert "<a href='#chromium-origin-on-same-origin-cors'>" in page
     assert "<tr id='chromium-origin-on-same-origin-cors'>" in page and "whatwg/fetch/pull/1170" in page
