@@ -11,7 +11,6 @@ Cache-Control, ``vary`` adds Vary: Origin. ``/img.png`` is a 2x2 PNG, ``/page.ht
 from __future__ import annotations
 
 import http.server
-import socket
 import ssl
 import struct
 import subprocess
@@ -130,16 +129,6 @@ def cdn():
     server = Server()
     yield server
     server.close()
-
-
-@pytest.fixture(scope="module")
-def silent():
-    """A port that accepts connections (the kernel completes the handshake) and never answers."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    sock.close()
 
 
 @pytest.fixture(scope="module")

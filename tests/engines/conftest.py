@@ -1,7 +1,5 @@
 """Fixtures for the engines tier: one started engine per module and name, skipped with the reason and
-the install command where that engine is missing; a running lab; a port that never answers."""
-
-import socket
+the install command where that engine is missing; a running lab (the never-answering `silent` port is in tests/conftest.py)."""
 
 import pytest
 
@@ -24,13 +22,3 @@ def lab(engine):
     """A running lab per engine, so one engine's requests never appear in another's log."""
     with Lab() as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def silent():
-    """A port that accepts connections (the kernel completes the handshake) and never answers."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    sock.close()
