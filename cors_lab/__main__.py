@@ -1,4 +1,4 @@
-"""Command line: ``python -m cors_lab conformance`` and ``python -m cors_lab serve``.
+"""Command line: ``python -m cors_lab conformance [--random N --seed S]`` and ``python -m cors_lab serve``.
 
 Owns argument parsing and printing only; the work is in cors_lab.conformance and cors_lab.servers.
 """
@@ -10,10 +10,32 @@ import sys
 import time
 
 
+def _chromium_missing(args: argparse.Namespace) -> str | None:
+    """Why Chromium will not run (said on stderr), or None."""
+    from .harness import browser_unavailable_reason
+
+    reason = None if args.no_chromium else browser_unavailable_reason()
+    if reason:
+        print(f"Chromium not available ({reason}); running model and kernel browser only.", file=sys.stderr)
+    return reason
+
+
+def _progress(args: argparse.Namespace):
+    def progress(done: int, total: int, row) -> None:
+        if not args.quiet:
+            mark = "." if row.agrees else "F"
+            print(mark, end="" if done % 60 else f" {done}/{total}\n", flush=True, file=sys.stderr)
+
+    return progress
+
+
 def _conformance(args: argparse.Namespace) -> int:
     from . import conformance
-    from .harness import ChromiumHarness, browser_unavailable_reason
+    from .harness import ChromiumHarness
     from .scenarios import matrix
+
+    if args.random is not None:
+        return _random(args)
 
     scenarios = [s for s in matrix() if not args.only or args.only in s.id]
     if args.limit:
@@ -21,15 +43,8 @@ def _conformance(args: argparse.Namespace) -> int:
     if not scenarios:
         print(f"No scenario id contains {args.only!r}.", file=sys.stderr)
         return 2
-    reason = None if args.no_chromium else browser_unavailable_reason()
-    if reason:
-        print(f"Chromium not available ({reason}); running model and kernel browser only.", file=sys.stderr)
-
-    def progress(done: int, total: int, row) -> None:
-        if not args.quiet:
-            mark = "." if row.agrees else "F"
-            print(mark, end="" if done % 60 else f" {done}/{total}\n", flush=True, file=sys.stderr)
-
+    reason = _chromium_missing(args)
+    progress = _progress(args)
     start = time.perf_counter()
     if args.no_chromium or reason:
         rows = conformance.run(scenarios, progress=progress)
@@ -46,6 +61,27 @@ def _conformance(args: argparse.Namespace) -> int:
             f.write(conformance.html_report(rows))
         print(f"wrote {args.html}")
     return 0 if all(r.agrees or r.known_deviation for r in rows) else 1
+
+
+def _random(args: argparse.Namespace) -> int:
+    from . import differential
+    from .harness import ChromiumHarness
+    from .servers import Lab
+
+    seed = differential.fresh_seed() if args.seed is None else args.seed
+    print(f"seed {seed} (repeat with --seed {seed})", flush=True)
+    reason = _chromium_missing(args)
+    options = {"seed": seed, "progress": _progress(args), "examples_per_key": 0 if args.no_minimize else args.examples}
+    with Lab() as lab:
+        if args.no_chromium or reason:
+            report = differential.run_random(args.random, lab=lab, **options)
+        else:
+            with ChromiumHarness() as harness:
+                report = differential.run_random(args.random, lab=lab, harness=harness,
+                                                 engine=f"Chromium {harness.version}", **options)
+    print()
+    print(report.text())
+    return 0 if not report.unexplained else 1
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -70,6 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     conf.add_argument("--limit", type=int, help="at most N scenarios")
     conf.add_argument("--no-chromium", action="store_true", help="model and kernel browser only")
     conf.add_argument("--quiet", action="store_true", help="no progress dots")
+    conf.add_argument("--random", type=int, metavar="N",
+                      help="instead of the matrix, N random scenarios over every dimension (see --seed)")
+    conf.add_argument("--seed", type=int, metavar="S",
+                      help="the random run's seed (default: $CORS_LAB_SEED, else a new one, printed)")
+    conf.add_argument("--examples", type=int, default=2, metavar="K",
+                      help="random run: minimize up to K examples of each kind of difference (default 2)")
+    conf.add_argument("--no-minimize", action="store_true", help="random run: group, but minimize nothing")
     conf.set_defaults(func=_conformance)
     serve = sub.add_parser("serve", help="start the lab's servers and print their origins")
     serve.add_argument("--host", default="127.0.0.1", choices=("127.0.0.1", "localhost"))

@@ -14,13 +14,18 @@ import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from . import render
-from .assets import get_asset
+from .assets import decode_image
 from .browser import Browser, RawResponse, TransportError
+from .errors import CorsLabError
 from .outcome import Outcome
 from .predict import predict
 from .scenarios import BuiltScenario, LabScenario, matrix
+from .servers.log import Request as LabRequest
+from .servers.responses import answer
+from .spec.headers import HeaderList
 from .trial import Trial
 
 # Known, documented differences between the model and Chromium: scenario id prefix -> explanation
@@ -28,7 +33,9 @@ from .trial import Trial
 KNOWN_DEVIATIONS: dict[str, str] = {}
 
 _RUNS = itertools.count(1)
-REQUEST_FIELDS = ("origin", "cookies", "Sec-Fetch-Mode", "Sec-Fetch-Site", "Sec-Fetch-Dest")
+# Every request header the lab's log keeps for an image request, compared between engines.
+REQUEST_FIELDS = ("origin", "referer", "cookies", "accept", "Sec-Fetch-Mode", "Sec-Fetch-Site", "Sec-Fetch-Dest",
+                  "Sec-Fetch-Storage-Access")
 
 
 @dataclass
@@ -41,6 +48,7 @@ class Row:
     chromium: Outcome | None = None
     kernel_requests: list[dict] = field(default_factory=list)
     chromium_requests: list[dict] = field(default_factory=list)
+    model_requests: list[dict] = field(default_factory=list)  # what the model says is sent, per request
     model_ms: float = 0.0
     kernel_ms: float = 0.0
     chromium_ms: float = 0.0
@@ -59,15 +67,16 @@ class Row:
 
     @property
     def request_differences(self) -> list[str]:
+        """The model's and the kernel's requests against Chromium's (without Chromium: each other's)."""
         if self.chromium is None:
-            return []
-        if len(self.kernel_requests) != len(self.chromium_requests):
-            return [f"kernel made {len(self.kernel_requests)} image request(s), Chromium {len(self.chromium_requests)}"]
+            pairs = [("model", self.model_requests, "kernel", self.kernel_requests)] if self.model else []
+        else:
+            pairs = [("kernel", self.kernel_requests, "Chromium", self.chromium_requests)]
+            if self.model:
+                pairs.append(("model", self.model_requests, "Chromium", self.chromium_requests))
         out = []
-        for i, (k, c) in enumerate(zip(self.kernel_requests, self.chromium_requests), 1):
-            for name in REQUEST_FIELDS:
-                if k.get(name) != c.get(name):
-                    out.append(f"request {i} {name}: kernel {k.get(name)!r}, Chromium {c.get(name)!r}")
+        for name, mine, other, theirs in pairs:
+            out += _compare_requests(name, mine, other, theirs)
         return out
 
     @property
@@ -87,6 +96,30 @@ class Row:
         return None
 
 
+def _compare_requests(name: str, mine: list[dict], other: str, theirs: list[dict]) -> list[str]:
+    if len(mine) != len(theirs):
+        return [f"{name} made {len(mine)} image request(s), {other} {len(theirs)}"]
+    out = []
+    for i, (m, t) in enumerate(zip(mine, theirs), 1):
+        for field_name in REQUEST_FIELDS:
+            if m.get(field_name) != t.get(field_name):
+                out.append(f"request {i} {field_name}: {name} {m.get(field_name)!r}, {other} {t.get(field_name)!r}")
+    return out
+
+
+def _sent(url: str, headers: list[tuple[str, str]]) -> dict:
+    """A request the model says is sent (its header lines), in the form the log gives Chromium's."""
+    h = HeaderList(headers)
+    return {
+        "url": url,
+        "origin": h.get("Origin"),
+        "referer": h.get("Referer"),
+        "cookies": h.get("Cookie") is not None,
+        "accept": h.get("Accept"),
+        **{name: h.get(name) for name in _SEC_FETCH},
+    }
+
+
 def _requests(lab, *, tag: str, client: str) -> list[dict]:
     """The image requests a client made for one scenario, from the server log, in time order."""
     rows = []
@@ -96,42 +129,81 @@ def _requests(lab, *, tag: str, client: str) -> list[dict]:
         rows.append({
             "url": lab[entry.server].origin + entry.path,
             "origin": entry.origin,
+            "referer": entry.referer,
             "cookies": bool(entry.cookies),
-            "Sec-Fetch-Mode": entry.sec_fetch.get("Sec-Fetch-Mode"),
-            "Sec-Fetch-Site": entry.sec_fetch.get("Sec-Fetch-Site"),
-            "Sec-Fetch-Dest": entry.sec_fetch.get("Sec-Fetch-Dest"),
+            "accept": entry.accept,
+            **{name: entry.sec_fetch.get(name) for name in _SEC_FETCH},
             "status": entry.status,
             "headers": list(entry.headers),
+            "lab_cookies": dict(entry.cookies),
         })
     return rows
 
 
-def _model(built: BuiltScenario, *, page: str, observed: list[dict]) -> Outcome:
-    """predict() over the responses Chromium received; a cache sequence replays them through the
-    kernel browser's spec cache (the browser adds I/O only, so over a replay it *is* the model)."""
+_SEC_FETCH = ("Sec-Fetch-Mode", "Sec-Fetch-Site", "Sec-Fetch-Dest", "Sec-Fetch-Storage-Access")
+
+
+def _model(built: BuiltScenario, *, lab, observed: list[dict]) -> tuple[Outcome, list[dict]]:
+    """predict() over the responses Chromium received, and the requests it says are sent; a cache
+    sequence replays them through the kernel browser's spec cache (the browser adds I/O only, so
+    over a replay it *is* the model)."""
     s = built.scenario
     if s.before:
-        return _replay(built, page=page, observed=observed)
+        return _replay(built, lab=lab, observed=observed)
     chain = [(r["url"], r["status"], r["headers"]) for r in observed]
-    return predict(page=page, chain=chain, crossorigin=s.crossorigin, cookies=s.login,
-                   operation=s.operation, decodes=not s.broken)
+    outcome = predict(page=built.page_url, chain=chain, crossorigin=s.crossorigin, cookies=_cookie_hosts(built, lab),
+                      operation=s.operation, decodes=_decodes(s, lab=lab, final=observed[-1]))
+    return outcome, [_sent(hop.url, hop.headers(cookie="sent")) for hop in outcome.requests]
 
 
-def _replay(built: BuiltScenario, *, page: str, observed: list[dict]) -> Outcome:
+def _cookie_hosts(built: BuiltScenario, lab) -> frozenset[str]:
+    """The hosts the browser holds cookies for: the login's (cookies ignore ports), or none."""
+    return frozenset({urlsplit(built.login_url).hostname}) if built.login_url else frozenset()
+
+
+def _lab_answer(lab, logged: dict):
+    """What the lab answered a logged request, body included, computed again (no socket, no log)."""
+    parts = urlsplit(logged["url"])
+    headers = [("Cookie", "; ".join(f"{k}={v}" for k, v in logged.get("lab_cookies", {}).items()))]
+    headers = (headers if logged.get("lab_cookies") else []) + ([("Origin", logged["origin"])] if logged.get("origin") else [])
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    return answer(LabRequest("GET", target, headers=tuple(headers)), lab_origins=lab.origin_names)
+
+
+def _decodes(s: LabScenario, *, lab, final: dict) -> bool:
+    """Whether the final response's body makes a loaded image: the scenario says so, or its bytes do."""
+    if s.broken is not None:
+        return not s.broken
+    body = _lab_answer(lab, final).body
+    try:
+        decode_image(body, content_type=HeaderList(final["headers"]).get("Content-Type"), partial=True)
+    except CorsLabError:
+        return False
+    return True
+
+
+def _replay(built: BuiltScenario, *, lab, observed: list[dict]) -> tuple[Outcome, list[dict]]:
     s = built.scenario
     queue = list(observed)
-    body = get_asset(s.asset).body
+    sent: list[dict] = []
 
     def transport(url, headers, timeout):
+        if url == built.login_url:
+            ans = _lab_answer(lab, {"url": url})
+            return RawResponse(ans.status, tuple(ans.headers.items()), ans.body)
         if not queue:
             raise TransportError("no recorded response left (Chromium did not request this)")
         r = queue.pop(0)
-        return RawResponse(r["status"], tuple(r["headers"]), body)
+        sent.append(_sent(url, headers))
+        return RawResponse(r["status"], tuple(r["headers"]), _lab_answer(lab, r).body)
 
-    b = Browser(page, transport=transport)
+    b = Browser(built.page_url, transport=transport)
+    if built.login_url:
+        b.login(built.login_url)
     for co in s.before:
         b.load_image(built.url, crossorigin=co)
-    return b.load_image(built.url, crossorigin=s.crossorigin).outcome(s.operation).with_engine("model")
+    outcome = b.load_image(built.url, crossorigin=s.crossorigin).outcome(s.operation).with_engine("model")
+    return outcome, sent
 
 
 def run(
@@ -154,11 +226,10 @@ def run(
             row = Row(s)
             rows.append(row)
             ktag, ctag = f"k{run_id}x{i:04d}i", f"c{run_id}x{i:04d}i"
-            page = "null" if s.page == "null" else lab.site.origin
             # Kernel browser.
             built = s.build(lab, ktag)
             t0 = time.perf_counter()
-            kb = Browser(page if s.page == "null" else built.page_url)
+            kb = Browser(built.page_url)
             if built.login_url:
                 kb.login(built.login_url)
             for co in s.before:
@@ -170,12 +241,15 @@ def run(
             if harness is not None:
                 built = s.build(lab, ctag)
                 trials = [Trial(built.url, co, s.operation) for co in s.before] + [Trial(built.url, s.crossorigin, s.operation)]
+                # The page, an opaque page's top, and a login visited first only when the scenario has one.
+                where = {"page_url": built.page_url, **{k: v for k, v in (("top_url", built.top_url),
+                                                                          ("login_url", built.login_url)) if v}}
                 t0 = time.perf_counter()
                 try:
                     if s.before:
-                        row.chromium = harness.run_sequence(trials, page_url=built.page_url)[-1]
+                        row.chromium = harness.run_sequence(trials, **where)[-1]
                     else:
-                        row.chromium = harness.run(trials, page_url=built.page_url)[0]
+                        row.chromium = harness.run(trials, **where)[0]
                 except Exception as err:  # a harness failure is reported per scenario, never hidden
                     row.error = f"Chromium run failed: {type(err).__name__}: {err}"
                 row.chromium_ms = (time.perf_counter() - t0) * 1000
@@ -186,7 +260,8 @@ def run(
             # The model, over the responses the browser (or, without Chromium, the kernel) received.
             t0 = time.perf_counter()
             try:
-                row.model = _model(tag_built, page=page, observed=observed) if observed else None
+                if observed:
+                    row.model, row.model_requests = _model(tag_built, lab=lab, observed=observed)
             except Exception as err:
                 row.error = row.error or f"model could not run: {type(err).__name__}: {err}"
             row.model_ms = (time.perf_counter() - t0) * 1000

@@ -347,6 +347,24 @@ class ChromiumHarness:
         page.on("pageerror", lambda error: session.console.append({"type": "pageerror", "text": str(error), "url": ""}))
         return session
 
+    def _login(self, session: _Session, login_url: str) -> float:
+        """Visit login_url as a top-level page in a tab of its own in the session's context; its ms.
+
+        A tab of its own, so the trial's tab keeps its first about:blank (an opaque page's default
+        top: Chromium treats a *navigated* about:blank as a public page that may not load loopback
+        images). The cookies it sets stay in the context for the page that opens next.
+        """
+        t0 = time.perf_counter()
+        tab = session.context.new_page()
+        try:
+            response = tab.goto(login_url, timeout=self.timeout_ms + _GRACE_MS)
+            if response is None or not response.ok:
+                status = "no response" if response is None else f"status {response.status}"
+                raise TrialError(f"logging in at {login_url} failed ({status})")
+        finally:
+            tab.close()
+        return (time.perf_counter() - t0) * 1000
+
     def _close(self, session: _Session) -> None:
         try:
             if session.owns_context:
@@ -410,6 +428,7 @@ class ChromiumHarness:
         page_url: str,
         fresh_context: bool = True,
         top_url: str | None = None,
+        login_url: str | None = None,
     ) -> list[Outcome]:
         """Run each scenario from a page on ``page_url``'s origin; one `Outcome` per scenario, in order.
 
@@ -417,24 +436,29 @@ class ChromiumHarness:
         matters), or ``"null"`` for an opaque-origin page: a ``<iframe sandbox="allow-scripts" srcdoc>``
         inside ``top_url`` (default about:blank). ``fresh_context`` True gives every scenario its own
         browser context (empty HTTP cache, cookies, storage); False runs them all in one document,
-        which is several times faster but shares every cache. ``Outcome.elapsed_ms`` is the wall time
-        of the scenario including context and navigation; ``extra["timing"]`` splits it.
+        which is several times faster but shares every cache. ``login_url`` (e.g. the lab's
+        ``lab.site.login_url("alice")``) is visited first in each context, as a top-level page in a
+        tab of its own, so the page starts with the cookies it set (see `login`).
+        ``Outcome.elapsed_ms`` is the wall time of the scenario including context and navigation;
+        ``extra["timing"]`` splits it.
         """
         items = [as_trial(s) for s in scenarios]
         if fresh_context:
-            return [self._run_fresh(s, page_url=page_url, top_url=top_url) for s in items]
-        return self.run_sequence(items, page_url=page_url, same_document=True, top_url=top_url)
+            return [self._run_fresh(s, page_url=page_url, top_url=top_url, login_url=login_url) for s in items]
+        return self.run_sequence(items, page_url=page_url, same_document=True, top_url=top_url, login_url=login_url)
 
     def run_one(self, url: str, *, page_url: str, crossorigin: str | None = None,
                 operation: str = "getImageData", timeout_ms: int | None = None) -> Outcome:
         """One scenario in a fresh context."""
         return self.run([Trial(url, crossorigin, operation, timeout_ms)], page_url=page_url)[0]
 
-    def _run_fresh(self, scenario: Trial, *, page_url: str, top_url: str | None) -> Outcome:
+    def _run_fresh(self, scenario: Trial, *, page_url: str, top_url: str | None, login_url: str | None) -> Outcome:
         t0 = time.perf_counter()
         session = self._open(fresh=True)
         try:
             timing = {"context_ms": (time.perf_counter() - t0) * 1000}
+            if login_url:
+                timing["login_ms"] = self._login(session, login_url)
             timing.update(self._navigate(session, page_url, top_url=top_url))
             return self._trial(session, scenario, page_url=page_url, timing=timing, t_start=t0)
         finally:
@@ -447,17 +471,20 @@ class ChromiumHarness:
         page_url: str,
         same_document: bool = False,
         top_url: str | None = None,
+        login_url: str | None = None,
     ) -> list[Outcome]:
         """Run scenarios in order in ONE browser context, so they share its HTTP cache (cache lessons).
 
         By default each scenario gets a new document (``page_url`` navigated again); with
         ``same_document`` they all run in one document, which also shares the document's own image
-        cache, as in a single notebook page.
+        cache, as in a single notebook page. ``login_url`` is visited once first, as in `run`.
         """
         items = [as_trial(s) for s in scenarios]
         session = self._open(fresh=True)
         outcomes = []
         try:
+            if login_url:
+                self._login(session, login_url)
             for scenario in items:
                 t0 = time.perf_counter()
                 timing: dict[str, float] = {"context_ms": 0.0}

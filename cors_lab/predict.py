@@ -6,6 +6,8 @@ learner-facing sentence. The rules themselves live in cors_lab.spec. No I/O.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from .errors import UsageError
 from .outcome import Outcome
 from .spec import canvas
@@ -24,7 +26,7 @@ def predict(
     page: str,
     chain: list,
     crossorigin: str | None = None,
-    cookies: bool = False,
+    cookies: bool | Collection[str] = False,
     operation: str = "getImageData",
     decodes: bool = True,
     browser: str = "chromium",
@@ -35,7 +37,8 @@ def predict(
     chain: one ``(url, status, headers)`` per HTTP response, in order; a 3xx needs a Location that
         leads to the next entry; headers are (name, value) pairs, duplicates and raw whitespace kept.
     crossorigin: None = attribute absent; else the attribute's string value ("anonymous", "foo", ...).
-    cookies: the browser holds cookies for the image host(s) (changes only what is sent).
+    cookies: the browser holds cookies for the image host(s) (changes only what is sent): True for
+        every host, or the host names it holds cookies for (``{"127.0.0.1"}``: not for ``localhost``).
     operation: one of ``OPERATIONS``.
     decodes: the final response's body is a decodable image (False: a broken image).
     browser: "chromium" (what Chromium 156 sends, measured) or "spec" (the standard's letter).
@@ -53,7 +56,8 @@ def predict(
     page_url = page if isinstance(page, str) and "://" in page else None
     first_url = chain[0][0] if chain and isinstance(chain[0], (list, tuple)) and chain[0] else ""
     request = image_request(first_url, page_origin=origin, crossorigin=crossorigin, page_url=page_url)
-    fetched = fetch_image(request, list(chain), cookies_held=bool(cookies), browser=browser)
+    held = bool(cookies) if isinstance(cookies, bool) or cookies is None else frozenset(cookies)
+    fetched = fetch_image(request, list(chain), cookies_held=held, browser=browser)
 
     return outcome_of(fetched, decodes=decodes, operation=operation, page=origin.serialize(),
                       url=first_url, crossorigin=crossorigin, engine="model")

@@ -36,11 +36,17 @@ class LabScenario:
 
     target: the lab origin serving the final image ("site", "cdn", "other").
     via: lab origins the request is redirected through first, in order.
-    knobs: the final response's knobs; hop_knobs: every redirecting hop's knobs.
-    page: "site" (the lab's page origin) or "null" (an opaque-origin sandboxed page).
+    knobs: the final response's knobs; hop_knobs: every redirecting hop's knobs; per_hop: one knob
+        tuple per redirecting hop instead (its own ACAO, its own ``status``), when given.
+    page: the lab origin whose page loads the image ("site", "cdn", "other"), or "null": an
+        opaque-origin page, a sandboxed srcdoc frame inside ``top``.
+    top: for an opaque-origin page, the lab origin of the top-level page holding its frame
+        (None: about:blank, a top-level page with an opaque origin of its own).
     before: crossorigin values of earlier loads of the same URL in the same browser (cache lessons).
-    login: the browser holds the lab's login cookie (set by a top-level visit to /login).
-    broken: the body is known not to decode (the model is told so: it does no decoding).
+    login: the browser holds the lab's login cookie (set by a top-level visit to site's /login
+        before the page opens), sent with this SameSite attribute (``samesite``).
+    broken: the body is known not to decode (the model is told so: it does no decoding); None:
+        conformance decides it from the bytes the lab sends (random scenarios).
     """
 
     id: str
@@ -52,27 +58,38 @@ class LabScenario:
     hop_knobs: tuple[tuple[str, object], ...] = ()
     status: int = 302
     page: str = "site"
+    top: str | None = None
     before: tuple[str | None, ...] = ()
     login: bool = False
-    broken: bool = False
+    samesite: str = "Lax"
+    per_hop: tuple[tuple[tuple[str, object], ...], ...] = ()
+    broken: bool | None = False  # None: decided from the bytes
     asset: str = "picture.png"
     source: str = ""  # where the case comes from (WPT file, MDN, DESIGN.md measurement)
     tags: tuple[str, ...] = field(default=(), compare=False)
 
     def build(self, lab, tag: str) -> "BuiltScenario":
         """URLs on a running lab; ``tag`` makes them unique (a nonce) so logs and caches stay apart."""
-        fill = _filler(lab)
+        fill = _filler(lab, self.page if self.page != "null" else self.top or "site")
         knobs = {k: fill(v) for k, v in self.knobs}
         knobs["nonce"] = tag
-        if self.via:
-            hops = [lab[label] for label in self.via] + [lab[self.target]]
-            hop_knobs = {k: fill(v) for k, v in self.hop_knobs}
-            url = lab.chain(hops, self.asset, status=self.status, hop_knobs=hop_knobs or None, **knobs)
+        url = lab[self.target].url(self.asset, **knobs)
+        # Each redirecting hop, last first, leads to the URL after it (as lab.chain does, but the
+        # final response may have a status of its own, and each hop its own knobs).
+        per_hop = self.per_hop or (self.hop_knobs,) * len(self.via)
+        for label, extra in reversed(list(zip(self.via, per_hop))):
+            url = lab[label].url(self.asset, **{"status": self.status, **{k: fill(v) for k, v in extra}, "to": url})
+        # The page (and an opaque page's top) is a picture on its origin with a nonce of its own:
+        # only its origin and URL matter (the Referer quotes the URL). Tags differ by their first
+        # letter per engine ("k1x0007i", "c1x0007i"); the page is the same for every engine.
+        base = tag[1:-1]
+        if self.page == "null":
+            page_url = "null"
+            top_url = lab[self.top].url("picture.png", nonce=f"top{base}p") if self.top else None
         else:
-            url = lab[self.target].url(self.asset, **knobs)
-        page_url = lab.site.login_url("alice") if self.login else lab.site.url("picture.png", nonce=f"page{tag[:-1]}p")
-        return BuiltScenario(self, url, "null" if self.page == "null" else page_url,
-                             lab.site.login_url("alice") if self.login else None)
+            page_url, top_url = lab[self.page].url("picture.png", nonce=f"page{base}p"), None
+        login_url = lab.site.login_url("alice", samesite=self.samesite) if self.login else None
+        return BuiltScenario(self, url, page_url, login_url, top_url)
 
 
 @dataclass(frozen=True)
@@ -80,17 +97,22 @@ class BuiltScenario:
     scenario: LabScenario
     url: str
     page_url: str  # "null" = opaque-origin page
-    login_url: str | None
+    login_url: str | None  # visited as a top-level page before the page opens
+    top_url: str | None = None  # the top-level page holding an opaque page's frame (None: about:blank)
 
 
-def _filler(lab):
-    page, cdn = lab.site.origin, lab.cdn.origin
+def _filler(lab, label: str = "site"):
+    """Fills "{page}" (the page's origin; an opaque page's top, or site), "{PAGE}" (upper case),
+    "{cdn}" and "{wrong}" (another lab origin than the page's) into knob values."""
+    page, cdn = lab[label].origin, lab.cdn.origin
+    wrong = lab.site.origin if label != "site" else cdn
 
     def fill(value):
         if isinstance(value, list):
             return [fill(v) for v in value]
         if isinstance(value, str):
-            return value.replace("{page}", page).replace("{PAGE}", page.upper()).replace("{cdn}", cdn)
+            return (value.replace("{page}", page).replace("{PAGE}", page.upper()).replace("{cdn}", cdn)
+                    .replace("{wrong}", wrong))
         return value
 
     return fill

@@ -581,19 +581,21 @@ def fetch_image(
     request: Request,
     chain: list[tuple[str, int, list]] | list,
     *,
-    cookies_held: bool = True,
+    cookies_held: bool | frozenset[str] = True,
     browser: str = "chromium",
 ) -> FetchResult:
     """Run main fetch / HTTP fetch / HTTP-redirect fetch over given responses, one per hop.
 
     ``chain`` is a list of ``(url, status, headers)``; a status of 0 stands for a network failure
     (connection refused, reset, timed out). The first URL must be the request's URL and each
-    redirect's Location must lead to the next entry.
+    redirect's Location must lead to the next entry. ``cookies_held``: whether the browser holds
+    cookies for every host (a bool), or the set of host names it holds cookies for.
     Spec: https://fetch.spec.whatwg.org/#concept-main-fetch
     """
     if not chain:
         raise UsageError("chain is empty: give at least one (url, status, headers) response.")
-    walk = ImageFetch(request, cookies_held=cookies_held, browser=browser)
+    hosts = None if isinstance(cookies_held, bool) else cookies_held
+    walk = ImageFetch(request, cookies_held=bool(cookies_held), browser=browser)
     for index, entry in enumerate(chain):
         if not (isinstance(entry, (tuple, list)) and len(entry) == 3):
             raise UsageError(f"chain[{index}] must be (url, status, headers), got {entry!r}.")
@@ -606,7 +608,7 @@ def fetch_image(
                 f"chain[{index}] is for {url!r} but the browser would request {request.current_url!r} here: "
                 "make each redirect's Location lead to the next entry's URL."
             )
-        sent = walk.prepare()
+        sent = walk.prepare(cookies_held=None if hosts is None else parse_url(request.current_url).host in hosts)
         if isinstance(sent, FetchResult):
             return sent
         result = walk.receive(status, headers)
