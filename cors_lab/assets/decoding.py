@@ -156,8 +156,10 @@ def _decode_raster(data: bytes, fmt: str, limit: int, *, partial: bool = False) 
     name = _NAMES[fmt]
     size = header_size(data, fmt)
     # HTML's update the image data: without its dimensions the image is broken (the <img> fires
-    # error); with them it loads, however much of the rest arrived.
-    if spec_images.image_state_when_fetched(dimensions_known=size is not None) == "broken":
+    # error); with them it loads, however much of the rest arrived. Whether they are known is
+    # Chromium's decoder's rule (spec_images.size_known, measured), not just a readable header.
+    known = size is not None and spec_images.size_known(fmt, data)
+    if spec_images.image_state_when_fetched(dimensions_known=known) == "broken":
         if looks_truncated(data, fmt):
             raise _truncated(name)
         raise DecodeError(
