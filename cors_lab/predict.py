@@ -30,6 +30,7 @@ def predict(
     operation: str = "getImageData",
     decodes: bool = True,
     browser: str = "chromium",
+    top: str | None = None,
 ) -> Outcome:
     """Predict what a browser does when ``page`` loads the image behind ``chain`` and runs ``operation``.
 
@@ -42,6 +43,10 @@ def predict(
     operation: one of ``OPERATIONS``.
     decodes: the final response's body is a decodable image (False: a broken image).
     browser: "chromium" (what Chromium 156 sends, measured) or "spec" (the standard's letter).
+    top: the origin (or URL) of the top-level page when ``page`` is a frame inside it, e.g. a
+        sandboxed frame (``page="null"``) in a page of ``http://127.0.0.1:8000``; None: ``page`` is
+        the top-level page (for ``"null"``: an opaque top such as about:blank). It decides whether
+        a request is cross-site for cookies (`Sec-Fetch-Storage-Access`, and then `Origin`).
 
     Spec: https://html.spec.whatwg.org/multipage/images.html#update-the-image-data
     """
@@ -55,7 +60,9 @@ def predict(
     origin = parse_origin(page)
     page_url = page if isinstance(page, str) and "://" in page else None
     first_url = chain[0][0] if chain and isinstance(chain[0], (list, tuple)) and chain[0] else ""
-    request = image_request(first_url, page_origin=origin, crossorigin=crossorigin, page_url=page_url)
+    top_origin = None if top is None else parse_origin(top)
+    request = image_request(first_url, page_origin=origin, crossorigin=crossorigin, page_url=page_url,
+                            top_level_origin=top_origin)
     held = bool(cookies) if isinstance(cookies, bool) or cookies is None else frozenset(cookies)
     fetched = fetch_image(request, list(chain), cookies_held=held, browser=browser)
 

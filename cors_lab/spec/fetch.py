@@ -103,20 +103,33 @@ class Request:
     response_tainting: str = "basic"  # "basic" | "cors" | "opaque"
     redirect_count: int = 0
     initiator_page: str | None = None  # the page URL, for Referer (None: only the origin is known)
+    # "client" until main fetch determines it, then a URL or "no-referrer".
+    referrer: str = "client"
+    # The client's top-level origin (the page holding the page's frame); None: the page is top-level.
+    top_level_origin: Origin | None = None
 
     @property
     def current_url(self) -> str:
         return self.url_list[-1]
 
+    @property
+    def top_level(self) -> Origin:
+        """The client's top-level origin. Spec: https://html.spec.whatwg.org/multipage/webappapis.html#concept-environment-top-level-origin"""
+        return self.origin if self.top_level_origin is None else self.top_level_origin
 
-def image_request(url: str, *, page_origin: Origin, crossorigin: str | None, page_url: str | None = None) -> Request:
+
+def image_request(url: str, *, page_origin: Origin, crossorigin: str | None, page_url: str | None = None,
+                  top_level_origin: Origin | None = None) -> Request:
     """The request an ``<img>`` with this crossorigin attribute makes.
 
+    ``top_level_origin``: the origin of the top-level page holding the page's frame (None: the
+    page is top-level itself).
     Spec: https://html.spec.whatwg.org/multipage/urls-and-fetching.html#create-a-potential-cors-request
     """
     mode, credentials_mode = POTENTIAL_CORS_REQUEST[cors_settings_state(crossorigin)]
     parse_url(url)  # fail early, with the fix, on a URL that cannot be parsed
-    return Request([url], page_origin, mode, credentials_mode, initiator_page=page_url)
+    return Request([url], page_origin, mode, credentials_mode, initiator_page=page_url,
+                   top_level_origin=top_level_origin)
 
 
 REDIRECT_TAINTS = ("same-origin", "same-site", "cross-site")
@@ -164,9 +177,10 @@ def serialize_request_origin(request: Request) -> str:
     return request.origin.serialize()
 
 
-def origin_header(request: Request, *, browser: str = "chromium") -> str | None:
+def origin_header(request: Request, *, browser: str = "chromium", storage_access: str | None = None) -> str | None:
     """The `Origin` request header value, or None when none is sent (GET image requests).
 
+    ``storage_access``: the request's `Sec-Fetch-Storage-Access` value (`storage_access_status`).
     Spec: https://fetch.spec.whatwg.org/#append-a-request-origin-header
     """
     # 2. Let serializedOrigin be the result of byte-serializing a request origin with request.
@@ -181,7 +195,56 @@ def origin_header(request: Request, *, browser: str = "chromium") -> str | None:
     if browser == "chromium" and request.mode == "cors":
         return serialized
     # 4. Otherwise, if request's method is neither `GET` nor `HEAD`, then: ... (image requests are GET).
+    # Storage Access Headers rewrite step 4 as "If at least one of the following conditions is
+    # true: the result of getting `Sec-Fetch-Storage-Access` from request's header list is
+    # "inactive"; request's method is neither `GET` nor `HEAD`", so that a server deciding whether
+    # to ask for a retry with cookies knows who asked. (Shipped in Chrome 133; measured in 156: a
+    # sandboxed frame's no-cors image from its top page's site carries `Origin: null`.)
+    # https://privacycg.github.io/storage-access-headers/#origin-header-integration
+    if storage_access == "inactive":
+        # 4.1 Switch on request's referrer policy: "strict-origin-when-cross-origin" — if request's
+        #     origin is a tuple origin, its scheme is "https", and request's current URL's scheme
+        #     is not "https", set serializedOrigin to `null`. (An opaque origin is `null` already.)
+        if not request.origin.opaque and request.origin.scheme == "https" and parse_url(request.current_url).scheme != "https":
+            return "null"
+        # 4.2 Append (`Origin`, serializedOrigin) to request's header list.
+        return serialized
     return None
+
+
+STORAGE_ACCESS_HEADERS = "https://privacycg.github.io/storage-access-headers/"
+
+
+def storage_access_status(request: Request) -> str | None:
+    """The request's storage access status: "none", "inactive", "active", or None (no header).
+
+    What the browser tells a server about its unpartitioned cookies. With Chromium's default
+    policy (third-party cookies blocked, nothing granted by the user) a request that is cross-site
+    for cookies says "none", unless the storage-access permission counts as granted: the Storage
+    Access API grants it to an embed that is same site with its top-level site ("If embeddedSite
+    is same site with topLevelSite: Run process permission state with granted",
+    https://privacycg.github.io/storage-access/#dom-document-requeststorageaccess), so an
+    opaque-origin frame asking its top page's site says "inactive" (measured in Chromium 156).
+    Spec: https://privacycg.github.io/storage-access-headers/#request-storage-access-status
+    """
+    url_origin = origin_of(request.current_url)
+    # 1. If the user agent's cookie store would attach cookies with the `SameSite=Strict`
+    #    attribute to request, then return null. (A same-site request from a page whose own origin
+    #    is a site: an opaque-origin page's site for cookies is opaque, RFC 6265bis 5.2.1.)
+    if not request.origin.opaque and same_site(request.origin, url_origin) and same_site(request.top_level, url_origin):
+        return None
+    # 2-3. allowed: whether the cookie store allows unpartitioned cookies for (top-level site,
+    #      destination site). Deviation: the kit's cookie policy (cookies_allowed): third-party
+    #      cookies are blocked, so never "active".
+    # 4. eligible for storage-access: never, for an <img>.
+    # 5-6. featureIsAllowed: "storage-access" is allowed by default ("*").
+    # 7-8. allowed, given "eligible": the permission for (top-level site, destination site) is
+    #      granted, here when the two are same site (see above).
+    top = request.top_level
+    if not top.opaque and same_site(top, url_origin):
+        return "inactive"
+    # 9. Return "none".
+    return "none"
 
 
 def includes_credentials(request: Request) -> bool:
@@ -239,25 +302,76 @@ def sec_fetch_site(request: Request) -> str:
     return value
 
 
-def referer(request: Request) -> str | None:
-    """Referer under the default policy "strict-origin-when-cross-origin".
+REFERRER_POLICY = "https://w3c.github.io/webappsec-referrer-policy/"
 
-    Spec: https://w3c.github.io/webappsec-referrer-policy/#referrer-policy-strict-origin-when-cross-origin
+
+def strip_url(url: str, *, origin_only: bool = False) -> str | None:
+    """Spec: https://w3c.github.io/webappsec-referrer-policy/#strip-url"""
+    parts = urlsplit(url)
+    # 2. If url's scheme is a local scheme, then return no referrer.
+    if parts.scheme in ("about", "blob", "data"):
+        return None
+    # 3-4. Set url's username and password to the empty string.
+    netloc = parts.netloc.rpartition("@")[2]
+    # 6. If the origin-only flag is true, then: set url's path to « » and url's query to null.
+    if origin_only:
+        return urlunsplit((parts.scheme, netloc, "/", "", ""))
+    # 5. Set url's fragment to null.
+    return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def determine_referrer(request: Request) -> str | None:
+    """The request's referrer under the default policy "strict-origin-when-cross-origin" (None: no referrer).
+
+    Main fetch runs this for every URL of a redirect chain, from the referrer the previous run
+    left: once a hop was cross-origin, only the page's origin is left to send.
+    Spec: https://w3c.github.io/webappsec-referrer-policy/#determine-requests-referrer
     """
-    # Deviation: an opaque-origin page (sandboxed srcdoc) is modelled as sending no Referer.
-    if request.origin.opaque:
+    # 3. Switch on request's referrer:
+    if request.referrer == "no-referrer":
         return None
-    page = request.initiator_page or request.origin.serialize() + "/"
+    if request.referrer == "client":
+        # "client": 1.2 If document's origin is an opaque origin, return no referrer.
+        if request.origin.opaque:
+            return None
+        # 1.3 While document is an iframe srcdoc document, let document be its container's node
+        #     document. 1.4 Let referrerSource be document's URL.
+        source = request.initiator_page or request.origin.serialize() + "/"
+    else:
+        # a URL: Let referrerSource be request's referrer.
+        source = request.referrer
+    # 4. Let request's referrerURL be the result of stripping referrerSource for use as a referrer.
+    referrer_url = strip_url(source)
+    # 5. Let referrerOrigin be the result of stripping referrerSource ... origin-only flag true.
+    referrer_origin = strip_url(source, origin_only=True)
+    if referrer_url is None:
+        return None
     target = parse_url(request.current_url)
-    # "Requests whose referrerURL is a potentially trustworthy URL and whose current URL is a
-    #  non-potentially trustworthy URL on the other hand, will contain no referrer information."
-    # Deviation: only an https: page counts as a potentially trustworthy referrerURL here.
-    if request.origin.scheme == "https" and target.scheme == "http" and not is_potentially_trustworthy(target):
+    # 8. "strict-origin-when-cross-origin":
+    # 8.1 If the origin of referrerURL and the origin of request's current URL are the same, then
+    #     return referrerURL.
+    if same_origin(origin_of(referrer_url), origin_of(target)):
+        return referrer_url
+    # 8.2 If referrerURL is a potentially trustworthy URL and request's current URL is not a
+    #     potentially trustworthy URL, then return no referrer.
+    # Deviation: Chromium (net's ComputeReferrerForPolicy) asks whether the schemes are
+    # cryptographic instead: only an https: referrer going to an http: URL is cut.
+    if urlsplit(referrer_url).scheme == "https" and target.scheme == "http" and not is_potentially_trustworthy(target):
         return None
-    if same_origin(request.origin, origin_of(target)):
-        parts = urlsplit(page)
-        return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
-    return request.origin.serialize() + "/"
+    # 8.3 Return referrerOrigin.
+    return referrer_origin
+
+
+def referer(request: Request) -> str | None:
+    """The `Referer` header value for request's current URL (None: not sent).
+
+    Before main fetch has run (referrer "client") it is determined here, as main fetch would.
+    Spec: https://fetch.spec.whatwg.org/#http-network-or-cache-fetch ("If httpRequest's referrer
+    is a URL, then ... append (`Referer`, referrerValue)")
+    """
+    if request.referrer == "client":
+        return determine_referrer(request)
+    return None if request.referrer == "no-referrer" else request.referrer
 
 
 @dataclass(frozen=True)
@@ -275,6 +389,7 @@ class HopRequest:
     sec_fetch_dest: str | None
     referer: str | None
     accept: str
+    sec_fetch_storage_access: str | None = None  # None = not sent
 
     def headers(self, *, cookie: str | None = None) -> list[tuple[str, str]]:
         """The request headers as (name, value) pairs, as the browser would send them."""
@@ -289,6 +404,8 @@ class HopRequest:
                 ("Sec-Fetch-Mode", self.sec_fetch_mode),
                 ("Sec-Fetch-Site", self.sec_fetch_site or "cross-site"),
             ]
+        if self.sec_fetch_storage_access is not None:
+            out.append(("Sec-Fetch-Storage-Access", self.sec_fetch_storage_access))
         if cookie and self.cookies:
             out.append(("Cookie", cookie))
         return out
@@ -301,11 +418,19 @@ def hop_request(request: Request, *, cookies_held: bool = True, browser: str = "
     # Fetch Metadata, append the Fetch metadata headers: "1. If r's url is not an potentially
     # trustworthy URL, return." (no Sec-Fetch-* at all)
     trustworthy = is_potentially_trustworthy(url)
+    # Storage Access Headers insert into "append the Fetch metadata headers", as step 6: "Set the
+    # `Sec-Fetch-Storage-Access` header for r": "2. If request's credentials mode is not "include",
+    # abort these steps. 3. Let access be request's storage access status. 4. If access is null,
+    # abort these steps." Deviation: Chromium only (shipped in Chrome 133); Fetch itself (browser=
+    # "spec") has no such header yet.
+    storage_access = None
+    if trustworthy and browser == "chromium" and request.credentials_mode == "include":
+        storage_access = storage_access_status(request)
     return HopRequest(
         url=url,
         mode=request.mode,
         credentials_mode=request.credentials_mode,
-        origin=origin_header(request, browser=browser),
+        origin=origin_header(request, browser=browser, storage_access=storage_access),
         cookies=allowed and cookies_held,
         cookies_why=why if cookies_held or not allowed else "the browser holds no cookies for this host",
         sec_fetch_mode=request.mode if trustworthy else None,
@@ -313,6 +438,7 @@ def hop_request(request: Request, *, cookies_held: bool = True, browser: str = "
         sec_fetch_dest=request.destination if trustworthy else None,
         referer=referer(request),
         accept=CHROMIUM_IMAGE_ACCEPT if browser == "chromium" else SPEC_IMAGE_ACCEPT,
+        sec_fetch_storage_access=storage_access,
     )
 
 
@@ -472,6 +598,11 @@ class ImageFetch:
         request = self.request
         parsed = parse_url(request.current_url)
         here = origin_of(parsed)
+        # Main fetch, step 9: "If request's referrer is not "no-referrer", then set request's
+        # referrer to the result of invoking determine request's referrer." Every redirect runs
+        # main fetch again (HTTP-redirect fetch, step 22), from the referrer already trimmed.
+        if request.referrer != "no-referrer":
+            request.referrer = determine_referrer(request) or "no-referrer"
         # Main fetch, step 12: "If response is null, then set response to the result of running the
         # steps corresponding to the first matching statement:"
         if parsed.scheme == "data":
