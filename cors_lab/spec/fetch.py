@@ -12,6 +12,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from ..errors import UsageError
 from .headers import HeaderList
+from .orb import opaque_response_safelist_check
 from .origins import (
     Origin,
     ParsedURL,
@@ -626,8 +627,11 @@ class ImageFetch:
         self._sent = hop_request(request, cookies_held=held, browser=self.browser)
         return self._sent
 
-    def receive(self, status: int, headers: HeaderList | list | dict) -> FetchResult | None:
-        """Take the response to the prepared request; None means a redirect was followed."""
+    def receive(self, status: int, headers: HeaderList | list | dict, *, body: bytes | None = None) -> FetchResult | None:
+        """Take the response to the prepared request; None means a redirect was followed.
+
+        ``body``: the response's bytes when known (Opaque Response Blocking sniffs the first ones).
+        """
         request, sent = self.request, self._sent
         if sent is None:
             raise UsageError("call prepare() before receive(): there is no request in flight.")
@@ -643,6 +647,18 @@ class ImageFetch:
         # "cors" and a CORS check for request and response returns failure, then return a network error."
         check = cors_check(request, headers) if request.response_tainting == "cors" else None
         self.hops.append(Hop(sent, status, tuple(headers.items()), request.response_tainting, check))
+        # Opaque Response Blocking (whatwg/fetch#1755, HTTP fetch step 4.4, before the CORS check
+        # becomes 4.5): "If request's response tainting is "opaque", response's status is not a
+        # redirect status, then: ... Otherwise, if opaque-response-safelist check given request
+        # and response returns false, then return a network error."
+        if request.response_tainting == "opaque" and status not in REDIRECT_STATUSES:
+            orb = opaque_response_safelist_check(status, headers, body=body, browser=self.browser)
+            if not orb.ok:
+                return self._fail(
+                    "http-fetch-step4-orb-blocked",
+                    f"Opaque Response Blocking: a no-cors response from another origin is blocked as {orb.reason}",
+                    "", console="net::ERR_BLOCKED_BY_ORB", url=orb.anchor,
+                )
         if check is not None and not check.ok:
             page = request.origin.serialize()
             reason = check.reason
@@ -702,10 +718,10 @@ class ImageFetch:
         request.url_list.append(target.href)
         return None
 
-    def _fail(self, step: str, reason: str, anchor: str, *, console: str = "") -> FetchResult:
+    def _fail(self, step: str, reason: str, anchor: str, *, console: str = "", url: str | None = None) -> FetchResult:
         request = self.request
         return FetchResult(False, request.response_tainting, self.hops, step=step, reason=reason,
-                           anchor=FETCH + anchor, console=console, final_url=request.current_url)
+                           anchor=url or FETCH + anchor, console=console, final_url=request.current_url)
 
 
 def fetch_image(

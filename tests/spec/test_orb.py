@@ -1,0 +1,78 @@
+"""Tests for cors_lab.spec.orb: Opaque Response Blocking as the PR words it and as Chromium 156 does it."""
+
+import pytest
+
+from cors_lab.spec.fetch import fetch_image, image_request
+from cors_lab.spec.orb import CHROMIUM_NEVER_SNIFFED, NEVER_SNIFFED, SAFELISTED, opaque_response_safelist_check
+from cors_lab.spec.origins import parse_origin
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+HTML = b"<!doctype html><p>hello"
+
+
+def ct(value, nosniff=False):
+    return [("Content-Type", value)] + ([("X-Content-Type-Options", "nosniff")] if nosniff else [])
+
+
+@pytest.mark.parametrize(
+    "status, headers, body, ok",
+    [
+        pytest.param(200, ct("image/svg+xml"), b"<svg/>", True, id="orb-step3-1-safelisted-svg"),
+        pytest.param(200, ct("text/css"), b"", True, id="orb-step3-1-safelisted-css"),
+        pytest.param(200, ct("application/pdf"), PNG, False, id="orb-step3-2-never-sniffed-pdf"),
+        pytest.param(206, ct("text/html"), HTML, False, id="orb-step3-3-partial-blocklisted"),
+        pytest.param(200, ct("text/plain", nosniff=True), PNG, False, id="orb-step3-4-nosniff-text-plain"),
+        pytest.param(200, ct("text/html"), PNG, True, id="orb-step10-image-bytes-pass"),
+        pytest.param(200, ct("text/html", nosniff=True), PNG, True, id="orb-step10-image-before-nosniff"),
+        pytest.param(200, ct("text/html", nosniff=True), HTML, False, id="orb-step11-nosniff-not-image"),
+        pytest.param(404, ct("text/html"), HTML, False, id="orb-step12-not-ok-status"),
+        pytest.param(200, [], HTML, True, id="orb-step13-no-mime-type"),
+        pytest.param(200, ct("image/png"), HTML, False, id="orb-step14-image-type-not-an-image"),
+        pytest.param(200, ct("text/html"), HTML, False, id="orb-step15-not-javascript"),
+    ],
+)
+def test_safelist_check_spec(status, headers, body, ok):
+    assert opaque_response_safelist_check(status, headers, body=body, browser="spec").ok is ok
+
+
+@pytest.mark.parametrize(
+    "headers, ok",
+    [
+        pytest.param(ct("application/pdf"), False, id="orb-chromium-pdf-blocked"),
+        pytest.param(ct("application/zip"), False, id="orb-chromium-zip-blocked"),
+        pytest.param(ct("text/csv"), False, id="orb-chromium-csv-blocked"),
+        pytest.param(ct("text/event-stream"), False, id="orb-chromium-event-stream-blocked"),
+        pytest.param(ct("audio/mpeg"), True, id="orb-chromium-deviation-media-type-not-blocked"),
+        pytest.param(ct("text/html"), True, id="orb-chromium-html-sniffed"),
+        pytest.param(ct("text/html", nosniff=True), False, id="orb-chromium-deviation-html-nosniff-blocked-even-for-image"),
+        pytest.param(ct("application/json", nosniff=True), False, id="orb-chromium-json-nosniff-blocked"),
+        pytest.param(ct("text/xml", nosniff=True), False, id="orb-chromium-xml-nosniff-blocked"),
+        pytest.param(ct("text/plain", nosniff=True), False, id="orb-chromium-text-plain-nosniff-blocked"),
+        pytest.param(ct("image/svg+xml", nosniff=True), True, id="orb-chromium-svg-safelisted"),
+        pytest.param(ct("image/jpeg", nosniff=True), True, id="orb-chromium-image-type-nosniff-passes"),
+        pytest.param([], True, id="orb-chromium-no-content-type"),
+    ],
+)
+def test_safelist_check_chromium(headers, ok):
+    # Chromium decides by the headers (its "ORB v0.1"): the bytes are a PNG in every case.
+    assert opaque_response_safelist_check(200, headers, body=PNG).ok is ok
+
+
+def test_type_sets():
+    assert CHROMIUM_NEVER_SNIFFED < NEVER_SNIFFED and not SAFELISTED & NEVER_SNIFFED
+
+
+@pytest.mark.parametrize(
+    "page, url, crossorigin, ok",
+    [
+        pytest.param("https://a.test", "https://b.test/i", None, False, id="orb-applies-to-opaque-response"),
+        pytest.param("https://a.test", "https://a.test/i", None, True, id="orb-not-for-same-origin-basic"),
+        pytest.param("https://a.test", "https://b.test/i", "anonymous", True, id="orb-not-for-cors-response"),
+    ],
+)
+def test_fetch_applies_orb_to_opaque_responses_only(page, url, crossorigin, ok):
+    r = image_request(url, page_origin=parse_origin(page), crossorigin=crossorigin)
+    result = fetch_image(r, [(url, 200, ct("application/pdf") + [("Access-Control-Allow-Origin", "*")])])
+    assert result.ok is ok
+    if not ok:
+        assert result.step == "http-fetch-step4-orb-blocked" and result.console == "net::ERR_BLOCKED_BY_ORB"
