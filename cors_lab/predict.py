@@ -93,6 +93,7 @@ def outcome_of(
     source = canvas.ImageSource(
         state="broken" if broken else "completely available",
         response_tainting=fetched.response_tainting if fetched.ok else "basic",
+        network_error=not fetched.ok,
     )
     result = canvas.run_operation(operation, source)
     # readback: could the page read pixels drawn from this image? The flag of the canvas the

@@ -143,6 +143,8 @@ class ImageSource:
 
     `response_tainting` is Fetch's ("basic" | "cors" | "opaque"); `width`/`height` are the decoded
     natural size. A data: URL image is fetched with "basic" tainting: see `ImageSource.data_url`.
+    `network_error`: a broken image whose fetch ended in a network error (CORS, ORB, unreachable),
+    so it has no response at all; False for one whose response arrived but did not decode.
 
     Spec: https://html.spec.whatwg.org/multipage/canvas.html#canvasimagesource
     """
@@ -152,6 +154,7 @@ class ImageSource:
     response_tainting: str = "basic"
     width: int = 1
     height: int = 1
+    network_error: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in ("img", "video"):
