@@ -13,12 +13,13 @@ import functools
 import heapq
 import html
 import http.client
+import http.cookiejar
 import itertools
 import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import requests
 import urllib3
@@ -31,9 +32,9 @@ from .predict import outcome_of
 from .render import origin_code, plain_row, plain_table
 from .spec.cache import HTTPCache
 from .spec.canvas import check_operation
-from .spec.fetch import FetchResult, HopRequest, ImageFetch, image_request
+from .spec.fetch import REDIRECT_STATUSES, FetchResult, HopRequest, ImageFetch, image_request
 from .spec.headers import HeaderList
-from .spec.origins import parse_origin
+from .spec.origins import is_potentially_trustworthy, parse_origin
 from .useragent import KERNEL_USER_AGENT_PREFIX
 
 KERNEL_USER_AGENT = f"{KERNEL_USER_AGENT_PREFIX}0.1 (Python; models Chromium's image loading)"
@@ -316,6 +317,21 @@ class LoadResult:
         return f"<div><b>{html.escape(self.summary())}</b>{table}</div>"
 
 
+class TrustworthyCookiePolicy(http.cookiejar.DefaultCookiePolicy):
+    """Python's cookie policy, but a Secure cookie goes to every potentially trustworthy URL.
+
+    RFC 6265bis, the Cookie header: "If the cookie's secure-only-flag is true, then the
+    request-uri's scheme must denote a "secure" protocol (as defined by the user agent)." Python
+    counts only https; Chromium counts every potentially trustworthy origin, so
+    ``http://127.0.0.1`` and ``http://localhost`` keep and get ``Secure`` cookies (measured in
+    Chromium 156: a ``SameSite=None; Secure`` login on the lab is sent to the lab).
+    https://httpwg.org/http-extensions/draft-ietf-httpbis-rfc6265bis.html#name-the-cookie-header
+    """
+
+    def return_ok_secure(self, cookie, request) -> bool:
+        return not cookie.secure or is_potentially_trustworthy(request.get_full_url())
+
+
 class Browser:
     """A kernel-side browser for one page: `load_image(url, crossorigin=...)` like an `<img>`.
 
@@ -324,6 +340,9 @@ class Browser:
         r.event, r.response_tainting           # ('load', 'cors')
         b.run(url, crossorigin=None, operation="toDataURL")   # an Outcome, like predict()
 
+    ``page="null"`` is an opaque-origin page (a sandboxed frame); ``top`` the top-level page holding
+    it (a LabOrigin, origin or URL; None: an opaque top such as about:blank), which decides what is
+    cross-site for cookies, as `predict`'s ``top``.
     It keeps its own cookie jar (set by `login`) and HTTP cache (`clear_cache()`), and never sends a
     cookie the lab did not set. `transport` is injectable for tests: ``(url, headers, timeout) -> RawResponse``.
     """
@@ -337,6 +356,7 @@ class Browser:
         browser: str = "chromium",
         clock: Callable[[], float] = time.time,
         max_pixels: int = MAX_PIXELS,
+        top: object = None,
     ) -> None:
         page_text = getattr(page, "origin", page)
         if not isinstance(page_text, str):
@@ -345,12 +365,15 @@ class Browser:
             raise UsageError(f"timeout must be a number of seconds between 0 and 120, not {timeout!r}.")
         self.page_url = page_text
         self.origin = parse_origin(page_text)
+        # The top-level page holding this page's frame (an opaque page's top), or None: top-level.
+        top_text = getattr(top, "origin", top)
+        self.top = None if top_text is None else parse_origin(top_text)
         self.timeout = float(timeout)
         self.transport = transport or RequestsTransport()
         self.browser = browser
         self.clock = clock
         self.max_pixels = max_pixels
-        self.cookies = RequestsCookieJar()
+        self.cookies = RequestsCookieJar(policy=TrustworthyCookiePolicy())
         self.cache = HTTPCache()
 
     def __repr__(self) -> str:
@@ -389,7 +412,8 @@ class Browser:
         url = str(url)
         started = time.perf_counter()
         deadline = time.monotonic() + self.timeout
-        request = image_request(url, page_origin=self.origin, crossorigin=crossorigin, page_url=self.page_url)
+        request = image_request(url, page_origin=self.origin, crossorigin=crossorigin, page_url=self.page_url,
+                                top_level_origin=self.top)
         walk = ImageFetch(request, browser=self.browser)
         hops: list[Exchange] = []
         body = b""
@@ -401,12 +425,19 @@ class Browser:
                 result = sent
                 break
             headers = sent.headers(cookie=cookie) + [("User-Agent", KERNEL_USER_AGENT)]
-            exchange, response = self._exchange(sent, headers, cache_mode, deadline)
+            exchange, response, store = self._exchange(sent, headers, cache_mode, deadline)
+            result = walk.receive(response.status if response else 0, list(response.headers) if response else [],
+                                  body=response.body if response else None)
+            if store is not None:
+                # The cache is offered the response only now: a load given up on this response
+                # (its CORS check failed, ORB blocked it) keeps nothing (HTTPCache.store, cancelled).
+                cancelled = result is not None and not result.ok and response.status not in REDIRECT_STATUSES
+                exchange = replace(exchange, cache_why=store(cancelled=cancelled).why)
             hops.append(exchange)
-            result = walk.receive(response.status if response else 0, list(response.headers) if response else [])
             if response is not None:
                 body = response.body
-                content_type = HeaderList(response.headers).get("Content-Type")
+                # "" (not None, a file's unknown type): an HTTP response without Content-Type.
+                content_type = HeaderList(response.headers).get("Content-Type") or ""
             if result is not None:
                 break
         elapsed = (time.perf_counter() - started) * 1000
@@ -433,35 +464,38 @@ class Browser:
     # -- one hop ---------------------------------------------------------------------------------------
 
     def _exchange(self, sent: HopRequest, headers: list, cache_mode: str, deadline: float):
+        """One hop through the cache or the network: (Exchange, the response or None, and the store
+        still to do for a response from the network: ``store(cancelled=...)``, or None)."""
         url = sent.url
         now = self.clock()
-        decision = self.cache.lookup(headers, url, now, top_level_site=self.origin, cache_mode=cache_mode)
+        decision = self.cache.lookup(headers, url, now, top_level_site=self.top or self.origin,
+                                     frame_site=self.origin, cache_mode=cache_mode)
         if decision.action == "reuse" and decision.entry is not None:
             entry = decision.entry
             raw = RawResponse(entry.status, tuple(entry.headers.items()), entry.body)
-            return Exchange(sent, tuple(headers), raw.status, raw.headers, True, decision.why), raw
+            return Exchange(sent, tuple(headers), raw.status, raw.headers, True, decision.why), raw, None
         if decision.action == "network-error":
-            return Exchange(sent, tuple(headers), 0, (), False, decision.why, error=decision.why), None
+            return Exchange(sent, tuple(headers), 0, (), False, decision.why, error=decision.why), None, None
         send = list(headers) + list(decision.validators if decision.action == "revalidate" else ())
         remaining = deadline - time.monotonic()
         t0 = time.perf_counter()
         if remaining <= 0:
-            return Exchange(sent, tuple(send), 0, (), error=f"gave up after {self.timeout:g} s (timeout)"), None
+            return Exchange(sent, tuple(send), 0, (), error=f"gave up after {self.timeout:g} s (timeout)"), None, None
         try:
             raw = self.transport(url, send, remaining)
         except TransportError as err:
             text = f"{err} (the Browser's timeout is {self.timeout:g} s)" if err.timed_out else str(err)
             return Exchange(sent, tuple(send), 0, (), elapsed_ms=(time.perf_counter() - t0) * 1000,
-                            error=text), None
+                            error=text), None, None
         ms = (time.perf_counter() - t0) * 1000
         revalidating = decision.action == "revalidate"
         if raw.status == 304 and not revalidating:  # a 304 nobody asked for: nothing to freshen
-            return Exchange(sent, tuple(send), raw.status, raw.headers, False, "", ms), raw
+            return Exchange(sent, tuple(send), raw.status, raw.headers, False, "", ms), raw, None
         # The cache is offered the request as the page made it: the validators above are the cache's
         # own, and must not turn cache mode "default" into "no-store" as a page's would.
-        stored = self.cache.store(headers, url, status=raw.status, response_headers=list(raw.headers),
-                                  response_time=self.clock(), request_time=now, top_level_site=self.origin,
-                                  cache_mode=cache_mode, body=raw.body)
+        store = functools.partial(self.cache.store, headers, url, status=raw.status, response_headers=list(raw.headers),
+                                  response_time=self.clock(), request_time=now, top_level_site=self.top or self.origin,
+                                  frame_site=self.origin, cache_mode=cache_mode, body=raw.body)
         # Fetch, HTTP-network-or-cache fetch: "If the revalidatingFlag is set and forwardResponse's
         # status is 304, then: 1. Update storedResponse's header list using forwardResponse's header
         # list, as per the "Freshening Stored Responses upon Validation" chapter of HTTP Caching.
@@ -469,11 +503,15 @@ class Browser:
         # HTTP fetch then runs the CORS check on that response ("If request's response tainting is
         # "cors" and a CORS check for request and response returns failure, then return a network
         # error"): the stored response's headers, updated by the 304's, decide.
-        if raw.status == 304 and stored.entry is not None:
-            entry = stored.entry
-            freshened = RawResponse(entry.status, tuple(entry.headers.items()), entry.body)
-            return Exchange(sent, tuple(send), 304, freshened.headers, False, stored.why, ms, validated=True), freshened
-        return Exchange(sent, tuple(send), raw.status, raw.headers, False, stored.why, ms), raw
+        if raw.status == 304:
+            stored = store()
+            if stored.entry is not None:
+                entry = stored.entry
+                freshened = RawResponse(entry.status, tuple(entry.headers.items()), entry.body)
+                return (Exchange(sent, tuple(send), 304, freshened.headers, False, stored.why, ms, validated=True),
+                        freshened, None)
+            return Exchange(sent, tuple(send), raw.status, raw.headers, False, stored.why, ms), raw, None
+        return Exchange(sent, tuple(send), raw.status, raw.headers, False, "", ms), raw, store
 
     def _cookie_header(self, url: str) -> str | None:
         if not len(self.cookies):

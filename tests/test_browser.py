@@ -14,7 +14,7 @@ from hostile_corpus import HostileServer
 
 from cors_lab import browser as browser_module
 from cors_lab import predict
-from cors_lab.assets import ASSET_NAMES, expected_pixels
+from cors_lab.assets import ASSET_NAMES, expected_pixels, get_asset
 from cors_lab.browser import Browser, RawResponse, TransportError
 from cors_lab.errors import DecodeError, UsageError
 from cors_lab.servers import Lab, Request
@@ -373,3 +373,47 @@ def test_a_watchdog_that_fires_after_the_answer_still_reports_the_timeout():
     finally:
         a.close()
         b.close()
+
+
+# --- Classes the random tester found (issue 13) -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "host, sent",
+    [
+        pytest.param("127.0.0.1", True, id="secure-cookie-on-loopback-ip-sent"),
+        pytest.param("localhost", True, id="secure-cookie-on-localhost-sent"),
+        pytest.param("example.test", False, id="secure-cookie-on-plain-http-not-sent"),
+    ],
+)
+def test_secure_cookies_go_to_potentially_trustworthy_http(host, sent):
+    # RFC 6265bis: a Secure cookie needs a "secure" scheme "as defined by the user agent"; Chromium
+    # counts every potentially trustworthy origin (measured: SameSite=None; Secure on the lab).
+    t = fake([RawResponse(200, (("Set-Cookie", "cors_lab_user=ada; Path=/; SameSite=None; Secure"),), b"ok\n"),
+              RawResponse(200, (("Content-Type", "text/html"),), b"<p>not an image</p>")])
+    b = Browser(f"http://{host}:8000", transport=t)
+    b.login(f"http://{host}:8000/login?user=ada")
+    b.load_image(f"http://{host}:8001/x.png")
+    (_, image_headers) = t.calls[1]
+    assert (("Cookie", "cors_lab_user=ada") in image_headers) is sent
+
+
+def test_a_load_failing_cors_leaves_nothing_in_the_cache():
+    # Chromium 156: an anonymous load that fails its CORS check is cancelled, its cache entry
+    # never finished; the plain load after it asks the network again (two requests).
+    png = get_asset("picture.png")
+    answer = RawResponse(200, (("Content-Type", "image/png"), ("Cache-Control", "max-age=3600")), png.body)
+    t = fake([answer, answer, answer])
+    b = Browser("http://a.test", transport=t)
+    assert b.load_image("http://b.test/x.png", crossorigin="anonymous").event == "error"
+    assert b.load_image("http://b.test/x.png").event == "load"
+    assert len(t.calls) == 2
+    assert b.load_image("http://b.test/x.png").event == "load"
+    assert len(t.calls) == 2  # the plain load's answer was stored and is reused
+
+
+def test_an_opaque_frame_in_a_top_page_sends_origin_null_to_its_site():
+    t = fake([RawResponse(200, (("Content-Type", "text/html"),), b"<p>no</p>")])
+    Browser("null", top="http://127.0.0.1:8000", transport=t).load_image("http://127.0.0.1:8001/x.png")
+    (_, headers), = t.calls
+    assert ("Origin", "null") in headers and ("Sec-Fetch-Storage-Access", "inactive") in headers

@@ -499,10 +499,13 @@ class HTTPCache:
         method: str = "GET",
         cache_mode: str = "default",
         body: bytes = b"",
+        cancelled: bool = False,
     ) -> StoreResult:
         """Offer the cache a response that came from the network; a 304 freshens the stored one.
 
         ``request_time`` is when the request was sent (defaults to ``response_time``).
+        ``cancelled``: the load was given up once its headers arrived, before its body was read
+        (its CORS check failed, or Opaque Response Blocking blocked it): Chromium keeps nothing.
         Spec: https://www.rfc-editor.org/rfc/rfc9111#section-3
         """
         request, response = header_list(request_headers), header_list(response_headers)
@@ -511,6 +514,17 @@ class HTTPCache:
         key = cache_key(url, top_level_site=top_level_site, frame_site=frame_site)
         if key is None:
             return StoreResult(False, self._no_key_why(url, "Not stored"))
+        # Deviation: Fetch stores in HTTP-network fetch, before HTTP fetch's CORS check, and says
+        # nothing of loads given up. Chromium writes a body into its cache as the page reads it; a
+        # load cancelled after its headers (a failed CORS check, an ORB block) leaves an unfinished
+        # entry, which is thrown away: the next load of the URL asks the network again (measured in
+        # Chromium 156 with max-age=3600: an anonymous load failing CORS then a plain load make two
+        # requests, as do two ORB-blocked loads). A redirect has no body to wait for and is kept,
+        # even when its CORS check fails (measured): the caller passes cancelled only for others.
+        if cancelled and status != 304:
+            return StoreResult(False, "Not stored: the load was cancelled once its headers arrived (a failed CORS "
+                                      "check or Opaque Response Blocking), so its cache entry was never finished "
+                                      "(Chromium; measured).", key=key)
         if status == 304:
             return self._freshen(key, mode, request, response, request_time=sent_at, response_time=response_time)
         if not CACHE_MODES[mode].stores:

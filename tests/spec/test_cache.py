@@ -538,3 +538,15 @@ def test_why_is_the_example_sentence_for_the_gotcha():
         "(RFC 9111 §4.1: https://www.rfc-editor.org/rfc/rfc9111#name-calculating-cache-keys-with)."
     )
     assert (d.age, d.lifetime, d.key) == (12, 3600, cache_key(URL, top_level_site=SITE))
+
+
+def test_a_cancelled_load_is_not_stored_deviation():
+    # Chromium: a load given up once its headers arrived (failed CORS check, ORB) never finishes
+    # its cache entry; the next load goes to the network.
+    cache = HTTPCache()
+    headers = [("Cache-Control", "max-age=3600"), ("Date", date(T))]
+    result = cache.store(CORS, URL, status=200, response_headers=headers, response_time=T, top_level_site=SITE,
+                         cancelled=True)
+    assert not result.stored and "cancelled" in result.why
+    assert cache.lookup(PLAIN, URL, T + 1, top_level_site=SITE).action == "miss"
+    assert cache.store(PLAIN, URL, status=200, response_headers=headers, response_time=T, top_level_site=SITE).stored
