@@ -347,22 +347,26 @@ class ChromiumHarness:
         page.on("pageerror", lambda error: session.console.append({"type": "pageerror", "text": str(error), "url": ""}))
         return session
 
-    def _login(self, session: _Session, login_url: str) -> float:
-        """Visit login_url as a top-level page in a tab of its own in the session's context; its ms.
+    def _login(self, session: _Session, login_url: str, *, page_url: str, top_url: str | None) -> float:
+        """Visit login_url as a top-level page in the session's context, before page_url; its ms.
 
-        A tab of its own, so the trial's tab keeps its first about:blank (an opaque page's default
-        top: Chromium treats a *navigated* about:blank as a public page that may not load loopback
-        images). The cookies it sets stay in the context for the page that opens next.
+        The cookies it sets stay in the context for the page that opens next. An opaque page with
+        no top_url gets the login in a tab of its own, so the trial's tab keeps its first
+        about:blank (Chromium treats a *navigated* about:blank as a public page whose frames may
+        not load loopback images); otherwise the trial's tab logs in and then navigates on.
         """
         t0 = time.perf_counter()
-        tab = session.context.new_page()
+        own_tab = page_url == "null" and not top_url
+        tab = session.context.new_page() if own_tab else session.page
         try:
             response = tab.goto(login_url, timeout=self.timeout_ms + _GRACE_MS)
             if response is None or not response.ok:
                 status = "no response" if response is None else f"status {response.status}"
                 raise TrialError(f"logging in at {login_url} failed ({status})")
         finally:
-            tab.close()
+            if own_tab:
+                tab.close()
+        session.ready_on = None
         return (time.perf_counter() - t0) * 1000
 
     def _close(self, session: _Session) -> None:
@@ -458,7 +462,7 @@ class ChromiumHarness:
         try:
             timing = {"context_ms": (time.perf_counter() - t0) * 1000}
             if login_url:
-                timing["login_ms"] = self._login(session, login_url)
+                timing["login_ms"] = self._login(session, login_url, page_url=page_url, top_url=top_url)
             timing.update(self._navigate(session, page_url, top_url=top_url))
             return self._trial(session, scenario, page_url=page_url, timing=timing, t_start=t0)
         finally:
@@ -484,7 +488,7 @@ class ChromiumHarness:
         outcomes = []
         try:
             if login_url:
-                self._login(session, login_url)
+                self._login(session, login_url, page_url=page_url, top_url=top_url)
             for scenario in items:
                 t0 = time.perf_counter()
                 timing: dict[str, float] = {"context_ms": 0.0}

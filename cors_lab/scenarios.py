@@ -45,8 +45,9 @@ class LabScenario:
     before: crossorigin values of earlier loads of the same URL in the same browser (cache lessons).
     login: the browser holds the lab's login cookie (set by a top-level visit to site's /login
         before the page opens), sent with this SameSite attribute (``samesite``).
-    broken: the body is known not to decode (the model is told so: it does no decoding); None:
-        conformance decides it from the bytes the lab sends (random scenarios).
+    broken: the body does not make a loaded image (the author's expectation: the model decides
+        it from the bytes the lab sends, and conformance fails a scenario whose expectation it
+        contradicts); None: no expectation (random scenarios).
     """
 
     id: str
