@@ -244,6 +244,76 @@ def matrix() -> list[LabScenario]:
         LabScenario("wpt/crossorigin-invalid-value-is-anonymous", "cdn", "bogus", knobs=_acao("star"),
                     source="html/dom/reflection-embedded.html (crossOrigin invalidVal: anonymous)"),
     ]
+    out += _random_tester_classes()
     ids = [s.id for s in out]
     assert len(ids) == len(set(ids)), "scenario ids must be unique"
+    return out
+
+
+# What Chromium 156's decoders need before an <img> knows the lab picture's size (measured by
+# tools/measure_truncation.py; cors_lab.spec.images.SIZE_RULES): the picture cut one byte shorter
+# fires error, cut to this many bytes fires load.
+SIZE_KNOWN_AT = {"picture.png": 41, "picture.gif": 46, "picture.jpg": 623, "picture.webp": 30, "picture.avif": 267,
+                 "picture.bmp": 54, "picture.ico": 22}
+
+
+def _random_tester_classes() -> list[LabScenario]:
+    """9. One scenario (or a few) per class of disagreement the random tester found (issue 13), so
+    none comes back: each was decided against Chromium 156 and the standard first."""
+    issue = "issue 13 (random differential tester), measured in Chromium 156; "
+    out = [
+        # Referrer Policy, determine request's referrer, run again by main fetch for each redirect
+        # from the referrer the previous hop left: after a cross-origin hop only the origin is left.
+        LabScenario("referrer/cross-origin-redirect-back-to-page-origin", "site", None, via=("other",),
+                    source=issue + "https://w3c.github.io/webappsec-referrer-policy/#determine-requests-referrer"),
+        LabScenario("referrer/same-origin-redirect-keeps-page-url", "site", None, via=("site",),
+                    source=issue + "https://w3c.github.io/webappsec-referrer-policy/#determine-requests-referrer"),
+        # The kernel jar keeps Secure cookies for potentially trustworthy http origins (RFC 6265bis).
+        LabScenario("cookies/samesite-none-secure/cdn", "cdn", None, login=True, samesite="None", asset="secret.png",
+                    source=issue + "https://httpwg.org/http-extensions/draft-ietf-httpbis-rfc6265bis.html#name-the-cookie-header"),
+        LabScenario("cookies/samesite-strict/cdn", "cdn", "use-credentials", knobs=(("acao", "{page}"), ("acac", True)),
+                    login=True, samesite="Strict", asset="secret.png", source=issue + "RFC 6265bis same-site requests"),
+        # texImage2D: an opaque response that does not decode is checked for taint first.
+        LabScenario("op=texImage2D/opaque-not-decoded", "cdn", None, "texImage2D", knobs=(("truncate", 12),), broken=True,
+                    source=issue + "WebGLRenderingContextBase::ValidateHTMLImageElement (taint before decodability)"),
+        # The HTTP cache: a load cancelled by its failed CORS check leaves no entry.
+        LabScenario("cache/cors-failure-then-plain", "cdn", None, knobs=(("cache", "max-age=3600"),),
+                    before=("anonymous",), source=issue + "a cancelled load's cache entry is never finished",
+                    tags=("cache",)),
+        # Content types: raster images are sniffed whatever XML type is claimed; SVG never is.
+        LabScenario("ctype/png-as-text-xml", "cdn", None, knobs=(("ctype", "text/xml"),),
+                    source=issue + "https://mimesniff.spec.whatwg.org/#rules-for-sniffing-images-specifically"),
+        LabScenario("ctype/png-as-application-xml", "site", None, knobs=(("ctype", "application/xml"),),
+                    source=issue + "https://mimesniff.spec.whatwg.org/#rules-for-sniffing-images-specifically"),
+        LabScenario("ctype/svg-without-content-type", "site", None, knobs=(("ctype", ""),), asset="picture.svg",
+                    broken=True, source=issue + "SVG has no row in the image type pattern table"),
+        LabScenario("ctype/png-without-content-type", "cdn", None, knobs=(("ctype", ""),),
+                    source=issue + "https://mimesniff.spec.whatwg.org/#rules-for-sniffing-images-specifically"),
+    ]
+    # Storage Access Headers: an opaque-origin frame whose image is same-site with its top page
+    # sends Origin: null and Sec-Fetch-Storage-Access: inactive; cross-site: "none", no Origin.
+    for top, target, co in itertools.product(("site", "other"), ("site", "other"), (None, "use-credentials")):
+        knobs = (("acao", "null"), ("acac", True)) if co else ()
+        out.append(LabScenario(f"opaque-page/top={top}/{target}/co={co!r}", target, co, knobs=knobs, page="null", top=top,
+                               source=issue + "https://privacycg.github.io/storage-access-headers/#origin-header-integration",
+                               tags=("opaque",)))
+    # Opaque Response Blocking: a no-cors cross-origin response of a type that is never an image.
+    orb = issue + "https://github.com/whatwg/fetch/pull/1755, WPT fetch/orb/tentative"
+    for ctype, nosniff, co, target in (
+        ("application/pdf", False, None, "cdn"), ("application/zip", False, None, "other"), ("text/csv", False, None, "cdn"),
+        ("text/html", True, None, "cdn"), ("application/json", True, None, "other"), ("text/plain", True, None, "cdn"),
+        ("text/html", False, None, "cdn"), ("application/pdf", False, None, "site"),
+        ("application/pdf", False, "anonymous", "cdn"), ("text/html", True, "anonymous", "other"),
+    ):
+        # The body is the lab's PNG in each (broken=False): a blocked load is a network error.
+        knobs = (("ctype", ctype),) + ((("nosniff", True),) if nosniff else ()) + ((("acao", "*"),) if co else ())
+        out.append(LabScenario(f"orb/{ctype}{'/nosniff' if nosniff else ''}/co={co!r}/{target}", target, co,
+                               knobs=knobs, source=orb, tags=("orb",)))
+    # Decoding a truncated picture: one byte short of what the decoder needs to know the size
+    # fires error; that many bytes fire load.
+    for asset, n in SIZE_KNOWN_AT.items():
+        for cut, broken in ((n - 1, True), (n, False)):
+            out.append(LabScenario(f"truncated/{asset}/{cut}", "cdn", "anonymous", knobs=(("acao", "*"), ("truncate", cut)),
+                                   asset=asset, broken=broken, source=issue + "tools/measure_truncation.py",
+                                   tags=("body",)))
     return out
