@@ -297,6 +297,11 @@ def _random_tester_classes() -> list[LabScenario]:
         out.append(LabScenario(f"opaque-page/top={top}/{target}/co={co!r}", target, co, knobs=knobs, page="null", top=top,
                                source=issue + "https://privacycg.github.io/storage-access-headers/#origin-header-integration",
                                tags=("opaque",)))
+    # Chromium decides that Origin on the first request and keeps it across redirects (measured).
+    for via, target in ((("site",), "other"), (("other",), "site")):
+        out.append(LabScenario(f"opaque-page/top=site/{via[0]}>{target}", target, None, via=via, page="null", top="site",
+                               source=issue + "Chromium keeps the first request's Origin header across redirects",
+                               tags=("opaque",)))
     # Opaque Response Blocking: a no-cors cross-origin response of a type that is never an image.
     orb = issue + "https://github.com/whatwg/fetch/pull/1755, WPT fetch/orb/tentative"
     for ctype, nosniff, co, target in (

@@ -476,3 +476,20 @@ def test_failed_cors_check_names_the_hop():
     chain = [(B + "/r", 302, [("Location", C + "/i")] + ACAO_STAR), (C + "/i", 200, [])]
     assert run(B + "/r", chain).reason.endswith(f"(on the response from {C}/i, hop 2)")
     assert "hop" not in run(B + "/i", [(B + "/i", 200, [])]).reason
+
+
+@pytest.mark.parametrize(
+    "hops, origins, access",
+    [
+        # Chromium keeps the first request's Origin: null across redirects, and adds none later.
+        pytest.param([L1, LH], ["null", "null"], ["inactive", "none"], id="storage-access-deviation-origin-kept-after-redirect"),
+        pytest.param([LH, L1], [None, None], ["none", "inactive"], id="storage-access-deviation-origin-not-added-after-redirect"),
+    ],
+)
+def test_storage_access_origin_across_redirects(hops, origins, access):
+    urls = [h + f"/{i}" for i, h in enumerate(hops)]
+    chain = [(u, 302, [("Location", v)]) for u, v in zip(urls, urls[1:])] + [(urls[-1], 200, [])]
+    r = image_request(urls[0], page_origin=parse_origin("null"), crossorigin=None, top_level_origin=parse_origin(L1))
+    result = fetch_image(r, chain)
+    assert [h.request.origin for h in result.hops] == origins
+    assert [h.request.sec_fetch_storage_access for h in result.hops] == access
