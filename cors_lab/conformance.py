@@ -153,7 +153,7 @@ def _model(built: BuiltScenario, *, lab, observed: list[dict]) -> tuple[Outcome,
     chain = [(r["url"], r["status"], r["headers"]) for r in observed]
     outcome = predict(page=built.page_url, top=built.top_url, chain=chain, crossorigin=s.crossorigin,
                       cookies=_cookie_hosts(built, lab), operation=s.operation,
-                      decodes=_decodes(s, lab=lab, final=observed[-1]))
+                      decodes=_decodes(s, lab=lab, final=observed[-1]), body=_lab_answer(lab, observed[-1]).body)
     return outcome, [_sent(hop.url, hop.headers(cookie="sent")) for hop in outcome.requests]
 
 

@@ -31,6 +31,7 @@ def predict(
     decodes: bool = True,
     browser: str = "chromium",
     top: str | None = None,
+    body: bytes | None = None,
 ) -> Outcome:
     """Predict what a browser does when ``page`` loads the image behind ``chain`` and runs ``operation``.
 
@@ -47,6 +48,8 @@ def predict(
         sandboxed frame (``page="null"``) in a page of ``http://127.0.0.1:8000``; None: ``page`` is
         the top-level page (for ``"null"``: an opaque top such as about:blank). It decides whether
         a request is cross-site for cookies (`Sec-Fetch-Storage-Access`, and then `Origin`).
+    body: the final response's first bytes, when known: Opaque Response Blocking sniffs them (an
+        HTML error page served as text/html is blocked); None: taken to be the image.
 
     Spec: https://html.spec.whatwg.org/multipage/images.html#update-the-image-data
     """
@@ -64,7 +67,7 @@ def predict(
     request = image_request(first_url, page_origin=origin, crossorigin=crossorigin, page_url=page_url,
                             top_level_origin=top_origin)
     held = bool(cookies) if isinstance(cookies, bool) or cookies is None else frozenset(cookies)
-    fetched = fetch_image(request, list(chain), cookies_held=held, browser=browser)
+    fetched = fetch_image(request, list(chain), cookies_held=held, browser=browser, body=body)
 
     return outcome_of(fetched, decodes=decodes, operation=operation, page=origin.serialize(),
                       url=first_url, crossorigin=crossorigin, engine="model")

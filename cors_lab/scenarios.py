@@ -314,6 +314,15 @@ def _random_tester_classes() -> list[LabScenario]:
         knobs = (("ctype", ctype),) + ((("nosniff", True),) if nosniff else ()) + ((("acao", "*"),) if co else ())
         out.append(LabScenario(f"orb/{ctype}{'/nosniff' if nosniff else ''}/co={co!r}/{target}", target, co,
                                knobs=knobs, source=orb, tags=("orb",)))
+    out += [
+        # An HTML error page served as text/html: CORB's confirmation sniff blocks it, so texImage2D
+        # meets a network error (INVALID_VALUE), not an opaque response (SecurityError).
+        LabScenario("orb/html-error-page/texImage2D", "cdn", None, "texImage2D", knobs=(("status", 404), ("errorpage", True)),
+                    broken=True, source=orb + "; CORB's sniffing, kept by Chromium's ORB v0.1", tags=("orb",)),
+        # Chromium runs ORB only for a response cross-origin with the page, whatever the tainting.
+        LabScenario("orb/redirect-back-to-page-origin/text/csv", "site", None, knobs=(("ctype", "text/csv"),),
+                    via=("other",), source=orb + "; measured: not blocked", tags=("orb",)),
+    ]
     # Decoding a truncated picture: one byte short of what the decoder needs to know the size
     # fires error; that many bytes fire load.
     for asset, n in SIZE_KNOWN_AT.items():

@@ -76,3 +76,29 @@ def test_fetch_applies_orb_to_opaque_responses_only(page, url, crossorigin, ok):
     assert result.ok is ok
     if not ok:
         assert result.step == "http-fetch-step4-orb-blocked" and result.console == "net::ERR_BLOCKED_BY_ORB"
+
+
+@pytest.mark.parametrize(
+    "headers, body, ok",
+    [
+        pytest.param(ct("text/html"), HTML, False, id="orb-chromium-deviation-html-body-sniffed-blocked"),
+        pytest.param(ct("text/html"), b"  <!-- c --> <P>x", False, id="orb-chromium-html-after-comment"),
+        pytest.param(ct("text/xml"), b'<?xml version="1.0"?><a/>', False, id="orb-chromium-xml-body-blocked"),
+        pytest.param(ct("application/json"), b'{"a": 1}', False, id="orb-chromium-json-body-blocked"),
+        pytest.param(ct("text/plain"), HTML, False, id="orb-chromium-text-plain-html-body-blocked"),
+        pytest.param(ct("text/plain"), b"just words", True, id="orb-chromium-text-plain-words-pass"),
+        pytest.param(ct("image/png"), HTML, True, id="orb-chromium-image-type-html-body-pass"),
+        pytest.param(ct("text/html"), PNG, True, id="orb-chromium-html-type-image-body-pass"),
+    ],
+)
+def test_safelist_check_chromium_sniffs_to_confirm(headers, body, ok):
+    assert opaque_response_safelist_check(200, headers, body=body).ok is ok
+
+
+@pytest.mark.parametrize("browser, ok", [pytest.param("chromium", True, id="orb-chromium-deviation-same-origin-final-url"),
+                                         pytest.param("spec", False, id="orb-step4-opaque-tainting-after-redirect")])
+def test_orb_after_a_redirect_back_to_the_page_origin(browser, ok):
+    a, b = "https://a.test", "https://b.test"
+    r = image_request(b + "/r", page_origin=parse_origin(a), crossorigin=None)
+    chain = [(b + "/r", 302, [("Location", a + "/i")]), (a + "/i", 200, ct("text/csv"))]
+    assert fetch_image(r, chain, browser=browser).ok is ok
