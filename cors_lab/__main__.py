@@ -1,6 +1,7 @@
-"""Command line: ``python -m cors_lab conformance [--random N --seed S]`` and ``python -m cors_lab serve``.
+"""Command line: ``python -m cors_lab conformance [--random N --seed S]``, ``serve`` and ``enable-extension``.
 
-Owns argument parsing and printing only; the work is in cors_lab.conformance and cors_lab.servers.
+Owns argument parsing and printing only; the work is in cors_lab.conformance, cors_lab.servers and
+cors_lab.jupyter_ext.
 """
 
 from __future__ import annotations
@@ -97,6 +98,20 @@ def _serve(args: argparse.Namespace) -> int:
             return 0
 
 
+def _enable_extension(args: argparse.Namespace) -> int:
+    from .jupyter_ext import enable
+
+    config_dir = args.config_dir
+    if args.user:
+        from jupyter_core.paths import jupyter_config_dir
+
+        config_dir = jupyter_config_dir()
+    path = enable(config_dir)
+    print(f"wrote {path}: Jupyter servers started from now on serve the lab's pictures at "
+          "{base_url}cors-lab/img/ (restart a running one).")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cors_lab", description="cors-lab command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -117,6 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="start the lab's servers and print their origins")
     serve.add_argument("--host", default="127.0.0.1", choices=("127.0.0.1", "localhost"))
     serve.set_defaults(func=_serve)
+    ext = sub.add_parser("enable-extension", help="enable the kit's Jupyter server extension (for one-origin set-ups)")
+    where = ext.add_mutually_exclusive_group()
+    where.add_argument("--user", action="store_true", help="in your own Jupyter config (~/.jupyter), not this environment's")
+    where.add_argument("--config-dir", metavar="DIR", help="in the Jupyter config directory DIR")
+    ext.set_defaults(func=_enable_extension)
     args = parser.parse_args(argv)
     return args.func(args)
 

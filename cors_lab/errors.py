@@ -1,6 +1,7 @@
 """The kit's errors, named after what a browser raises, each with the fix in plain words.
 
-Owns the exception classes only; no behaviour. The tree::
+Owns the exception classes only; no behaviour (in IPython they show short, message and Fix first:
+``cors_lab.tracebacks``; ``%tb`` shows the full traceback). The tree::
 
     CorsLabError
     ├── DOMException                  a DOMException in the browser; .name is its name
@@ -18,6 +19,12 @@ from __future__ import annotations
 
 class CorsLabError(Exception):
     """Base of every error the kit raises on purpose."""
+
+    def _render_traceback_(self) -> list[str]:
+        """IPython's hook: the message and its Fix, the learner's own lines, no kit internals."""
+        from .tracebacks import short_traceback
+
+        return short_traceback(self)
 
 
 class DOMException(CorsLabError):

@@ -15,8 +15,10 @@ Knobs here: ``acao``, ``acac``, ``vary``, ``cache``, ``apache``, ``status`` (no 
 ``truncate``, ``nosniff``, ``nonce``. Not here: ``to`` (there is no second origin to send to),
 ``delay`` (it would hold a server thread), ``user``/``samesite`` (no logins).
 
-Enable it with ``jupyter server extension enable cors_lab.jupyter_ext`` (the package also ships
-``jupyter-config/jupyter_server_config.d/cors_lab.json``, and binder/postBuild runs the command).
+A non-editable ``pip install`` enables it (the package installs
+``etc/jupyter/jupyter_server_config.d/cors_lab.json``); an editable one does not, and
+``jupyter server extension enable`` refuses a module no config file names yet (jupyter_server 2.21),
+so `enable` writes that file: ``python -m cors_lab enable-extension`` (binder/postBuild runs it).
 Measured here (JupyterLab 4.6.6, jupyter_server 2.21, and JupyterHub 6.1.1): from a sandboxed srcdoc
 iframe, ``crossorigin="anonymous"`` images from this handler are readable with ACAO ``*`` or ``null``
 and fire ``error`` without ACAO; the server sees ``Origin: null`` and no cookie.
@@ -26,14 +28,18 @@ See https://jupyter-server.readthedocs.io/en/latest/developers/extensions.html
 from __future__ import annotations
 
 import http
+import sys
+from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
 from .spec.fetch import REDIRECT_STATUSES
 
-__all__ = ["ASSET_ROUTE", "NON_IMAGE_CSP", "asset_path", "handler_class", "is_image_type"]
+__all__ = ["ASSET_ROUTE", "CONFIG", "NON_IMAGE_CSP", "asset_path", "enable", "handler_class", "is_image_type"]
 
 ASSET_ROUTE = "cors-lab/img/"  # under the server's base_url
+# The config file that enables this extension, as shipped in the package.
+CONFIG = Path(__file__).with_name("jupyter-config") / "jupyter_server_config.d" / "cors_lab.json"
 _NOT_HERE = {
     "to": "this server is the only origin here, so it cannot redirect to another one",
     "delay": "delays would hold one of Jupyter's own server threads",
@@ -165,6 +171,17 @@ def _phrase(status: int) -> str:
         return http.HTTPStatus(status).phrase
     except ValueError:
         return "Unknown"
+
+
+def enable(config_dir: str | Path | None = None) -> Path:
+    """Enable the extension for every Jupyter server reading ``config_dir`` (default: this Python
+    environment's ``{sys.prefix}/etc/jupyter``): write ``jupyter_server_config.d/cors_lab.json`` there,
+    the file a non-editable install puts there. Returns its path; restart Jupyter to load it."""
+    folder = Path(config_dir) if config_dir is not None else Path(sys.prefix) / "etc" / "jupyter"
+    target = folder / "jupyter_server_config.d" / CONFIG.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(CONFIG.read_bytes())
+    return target
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:

@@ -1,32 +1,39 @@
 // cors-lab live probe: the learner's own browser runs trial.js and reports what it did to the kernel.
 // Owns: the probe frame (the lab's /probe page on its "site" origin, or a sandboxed srcdoc page with
-// an opaque origin where only one origin exists, e.g. Binder), the postMessage round trip, what this
+// an opaque origin where only one origin exists, e.g. Binder), the postMessage round trip, visits
+// (a login or logout request with the browser's cookies, before the experiments after it), what this
 // page's location says (host name, base URL; never the query string, which may hold a token) and the
-// data-* state tests wait for. Must not: run a second trial (trial.js does the experiment), decide a
-// verdict (the kernel turns results into Outcomes), or swallow a failure (each one is reported).
+// data-* state tests wait for. Must not: run a second trial (trial.js does the experiment), run one
+// request twice however many views of the probe exist, decide a verdict (the kernel turns results
+// into Outcomes), or swallow a failure (each one is reported).
 //
-// Python -> JS (synced traits): probe_src, lab_host, mode ("site" | "opaque"), trial_js (opaque only),
-//   pending: [{id, spec}], ready_timeout_ms.
+// Python -> JS (synced traits): probe_id, probe_src (reloaded when it changes), lab_host, mode
+//   ("site" | "opaque"), trial_js (opaque only), server_url (opaque only), pending: [{id, spec} |
+//   {id, visit}], ready_timeout_ms.
 // JS -> Python: custom messages, not trait updates: {type: "frontend", facts: {hostname, origin,
 //   base_url, hub, loopback, frame_state, frame_origin, ...}} and {type: "report", report: {id,
-//   result | error, round_trip_ms}}. Why: the widget manager sends a model's next trait update only
-//   after the kernel reports "idle" for the previous one, and ipykernel 7 handles a widget message
-//   that arrives while a cell runs without any busy/idle status, so every later update of that
-//   model stayed buffered in the page forever (seen here under Run All). Custom messages are not
-//   throttled, so each one arrives, in order.
+//   result | error | visited, url, round_trip_ms, view}}. Why: the widget manager sends a model's next
+//   trait update only after the kernel reports "idle" for the previous one, and ipykernel 7 handles a
+//   widget message that arrives while a cell runs without any busy/idle status, so every later update
+//   of that model stayed buffered in the page forever (seen here under Run All). Custom messages are
+//   not throttled, so each one arrives, in order.
 
 const LOOPBACK = ["127.0.0.1", "localhost"];
 const GRACE_MS = 5000; // beyond the trial's own timeout before a request counts as unanswered
-const shared = new WeakMap(); // model -> {claimed: Set of request ids some view has taken}
+const VISIT_TIMEOUT_MS = 5000;
+// Claims shared by every view of one probe: anywidget hands each view its own model proxy, so the
+// probe's id (a synced trait) is the key. A request id is run by the first view that claims it.
+const claimsByProbe = new Map();
 let viewCount = 0;
 
-function sharedOf(model) {
-  let s = shared.get(model);
-  if (!s) {
-    s = { claimed: new Set() };
-    shared.set(model, s);
+function claimsOf(model) {
+  const key = model.get("probe_id") || "";
+  let claims = claimsByProbe.get(key);
+  if (!claims) {
+    claims = new Set();
+    claimsByProbe.set(key, claims);
   }
-  return s;
+  return claims;
 }
 
 // What this page's address says. Only the host, origin and base path: never location.search or the
@@ -83,20 +90,21 @@ function trialMessage(id, spec) {
 
 function render({ model, el }) {
   const view = ++viewCount;
-  const state = sharedOf(model);
+  const claims = claimsOf(model);
   const mode = model.get("mode");
   const facts = pageFacts();
   const timers = new Set();
-  const inflight = new Map(); // id -> {timer, t0}
+  const inflight = new Map(); // id -> {timer, t0, url}
   const done = [];
   let frameState = "loading";
   let frameOrigin = null;
   let extension = null; // opaque mode: "ok" | "missing" | null
   let alive = true;
+  let readyTimer = null;
 
   el.classList.add("cors-lab-live-probe");
   el.dataset.corsLabMode = mode;
-  el.dataset.corsLabState = frameState;
+  el.dataset.corsLabView = String(view);
   el.dataset.corsLabDone = "";
 
   const box = el_("div", { style: "font:13px/1.45 system-ui,sans-serif" });
@@ -124,12 +132,18 @@ function render({ model, el }) {
     el.dataset.corsLabState = s;
   }
 
-  const problems = [];
+  let problems = [];
   function problem(text) {
     problems.push(text);
     notice.textContent = problems.join(" ");
     notice.style.display = "block";
     el.dataset.corsLabProblem = "1";
+  }
+  function clearProblems() {
+    problems = [];
+    notice.textContent = "";
+    notice.style.display = "none";
+    delete el.dataset.corsLabProblem;
   }
 
   function reportFrontend() {
@@ -140,32 +154,54 @@ function render({ model, el }) {
   // -- the frame --------------------------------------------------------------------------------
   let targetOrigin = "*";
   let expectOrigin = "null";
-  if (mode === "opaque") {
-    head.textContent = "Live probe: your browser, in a sandboxed page with an opaque origin (null)";
-    frame.setAttribute("sandbox", "allow-scripts");
-    frame.srcdoc = opaqueSrcdoc(model.get("trial_js"));
-  } else {
-    const src = model.get("probe_src");
-    expectOrigin = new URL(src).origin;
-    targetOrigin = expectOrigin;
-    head.textContent = `Live probe: your browser, in a page on ${expectOrigin}`;
-    frame.src = `${src}#parent=${encodeURIComponent(location.origin)}`;
-    const labHost = model.get("lab_host");
-    if (!facts.loopback || facts.hub) {
-      problem(
-        `This notebook page is at ${facts.origin}${facts.hub ? " (JupyterHub/Binder)" : ""}, so your browser ` +
-          "probably cannot reach the lab's loopback servers. Use the opaque-origin probe: " +
-          'LiveProbe(lab, mode="opaque").'
-      );
-    } else if (facts.hostname !== labHost) {
-      problem(
-        `You opened Jupyter at ${facts.hostname}, but the lab runs as ${labHost}: the probe page is cross-site ` +
-          "to this page, so cookies and localStorage behave unlike the lesson. Fix: lab.stop(); " +
-          `lab = cors_lab.start(host="${facts.hostname}"); probe = LiveProbe(lab)`
-      );
+
+  function loadFrame() {
+    clearProblems();
+    setState("loading");
+    frameOrigin = null;
+    if (readyTimer !== null) {
+      clearTimeout(readyTimer);
+      timers.delete(readyTimer);
     }
+    if (mode === "opaque") {
+      head.textContent = "Live probe: your browser, in a sandboxed page with an opaque origin (null)";
+      frame.setAttribute("sandbox", "allow-scripts");
+      frame.srcdoc = opaqueSrcdoc(model.get("trial_js"));
+    } else {
+      const src = model.get("probe_src");
+      expectOrigin = new URL(src).origin;
+      targetOrigin = expectOrigin;
+      head.textContent = `Live probe: your browser, in a page on ${expectOrigin}`;
+      frame.src = `${src}#parent=${encodeURIComponent(location.origin)}`;
+      const labHost = new URL(src).hostname; // the name the lab uses now (lab_host may update after src)
+      if (!facts.loopback || facts.hub) {
+        problem(
+          `This notebook page is at ${facts.origin}${facts.hub ? " (JupyterHub/Binder)" : ""}, so your browser ` +
+            "probably cannot reach the lab's loopback servers. Use the opaque-origin probe. Fix: " +
+            'probe = cors_lab.LiveProbe(lab, mode="opaque")'
+        );
+      } else if (facts.hostname !== labHost) {
+        problem(
+          `You opened Jupyter at ${facts.hostname}, but the lab runs as ${labHost}: the probe page is cross-site ` +
+            "to this page, so cookies and localStorage behave unlike the lesson. Fix: " +
+            `lab = cors_lab.start(host="${facts.hostname}") (the same servers under that name; this probe follows)`
+        );
+      }
+    }
+    line.textContent = "loading the probe page...";
+    readyTimer = later(() => {
+      readyTimer = null;
+      if (frameState !== "loading") return;
+      setState("blocked");
+      const seconds = Math.round(model.get("ready_timeout_ms") / 1000);
+      problem(
+        `The probe page did not answer within ${seconds} s. It may be blocked (a browser extension or a ` +
+          "proxy), or the lab is not running (check lab.running; restart with cors_lab.start())."
+      );
+      line.textContent = "no probe page: experiments wait.";
+      reportFrontend();
+    }, model.get("ready_timeout_ms"));
   }
-  line.textContent = "loading the probe page...";
 
   function onMessage(event) {
     if (event.source !== frame.contentWindow || !event.data) return;
@@ -187,18 +223,6 @@ function render({ model, el }) {
   }
   window.addEventListener("message", onMessage);
 
-  later(() => {
-    if (frameState !== "loading") return;
-    setState("blocked");
-    const seconds = Math.round(model.get("ready_timeout_ms") / 1000);
-    problem(
-      `The probe page did not answer within ${seconds} s. It may be blocked (a browser extension or a ` +
-        "proxy), or the lab is not running (check lab.running; restart with cors_lab.start())."
-    );
-    line.textContent = "no probe page: experiments wait.";
-    reportFrontend();
-  }, model.get("ready_timeout_ms"));
-
   // Opaque mode: is the kit's server extension there to serve the images?
   if (mode === "opaque") {
     const probeUrl = new URL(`${facts.base_url}cors-lab/img/picture.png`, location.origin);
@@ -210,8 +234,8 @@ function render({ model, el }) {
         extension = found;
         if (found === "missing") {
           problem(
-            "The kit's Jupyter server extension does not answer at " + probeUrl.pathname + ": enable it with " +
-              "`jupyter server extension enable cors_lab.jupyter_ext` and restart Jupyter."
+            "The kit's Jupyter server extension does not answer at " + probeUrl.pathname + ". Fix: " +
+              "python -m cors_lab enable-extension, then restart Jupyter."
           );
         }
         reportFrontend();
@@ -219,28 +243,71 @@ function render({ model, el }) {
   }
 
   // -- requests ---------------------------------------------------------------------------------
-  function resolveSpec(spec) {
-    // Opaque mode gets root-relative URLs (the server extension's); make them absolute here.
+  // The URL this page loads. The kernel may name the Jupyter server by its own address (server_url,
+  // e.g. http://127.0.0.1:8888/user/x/); this page reaches the same server at its own origin and base URL.
+  function resolveUrl(url) {
+    const server = model.get("server_url") || "";
+    if (server && url.startsWith(server)) {
+      return new URL(facts.base_url + url.slice(server.length), location.origin).href;
+    }
     try {
-      return { ...spec, url: new URL(spec.url, location.origin).href };
+      return new URL(url, location.origin).href;
     } catch (e) {
-      return spec;
+      return url;
     }
   }
 
-  function pump() {
-    if (!alive || frameState !== "ready") return;
-    for (const item of model.get("pending") || []) {
-      if (state.claimed.has(item.id)) continue;
-      state.claimed.add(item.id);
-      const waitMs = (item.spec.timeoutMs || 5000) + GRACE_MS;
-      const timer = later(
-        () => finish(item.id, { error: `no answer from the probe page after ${waitMs} ms` }),
-        waitMs
-      );
-      inflight.set(item.id, { timer, t0: performance.now() });
-      line.textContent = `running ${item.id}...`;
-      frame.contentWindow.postMessage(trialMessage(item.id, resolveSpec(item.spec)), targetOrigin);
+  // A visit: the browser requests a URL with its cookies (a login sets one, a logout clears it), from
+  // this notebook page, before the experiments queued after it.
+  async function visit(item) {
+    const t0 = performance.now();
+    const url = resolveUrl(item.visit);
+    let payload;
+    try {
+      const controller = new AbortController();
+      const timer = later(() => controller.abort(), VISIT_TIMEOUT_MS);
+      await fetch(url, { mode: "no-cors", credentials: "include", cache: "no-store", signal: controller.signal });
+      clearTimeout(timer);
+      timers.delete(timer);
+      payload = { visited: true };
+    } catch (e) {
+      payload = { visited: false, error: `${(e && e.name) || "Error"}: ${(e && e.message) || e}` };
+    }
+    if (!alive) return;
+    model.send({ type: "report", report: { id: item.id, ...payload, url, round_trip_ms: performance.now() - t0, view } });
+  }
+
+  function post(item) {
+    const spec = { ...item.spec, url: resolveUrl(item.spec.url) };
+    const waitMs = (spec.timeoutMs || 5000) + GRACE_MS;
+    const timer = later(() => finish(item.id, { error: `no answer from the probe page after ${waitMs} ms` }), waitMs);
+    inflight.set(item.id, { timer, t0: performance.now(), url: spec.url });
+    line.textContent = `running ${item.id}...`;
+    frame.contentWindow.postMessage(trialMessage(item.id, spec), targetOrigin);
+  }
+
+  // Runs what is pending, in order; a visit finishes before anything queued after it starts.
+  let pumping = false;
+  let again = false;
+  async function pump() {
+    if (pumping) {
+      again = true;
+      return;
+    }
+    pumping = true;
+    try {
+      do {
+        again = false;
+        for (const item of model.get("pending") || []) {
+          if (!alive || frameState !== "ready") return;
+          if (claims.has(item.id)) continue;
+          claims.add(item.id);
+          if (item.visit) await visit(item);
+          else post(item);
+        }
+      } while (again && alive);
+    } finally {
+      pumping = false;
     }
   }
 
@@ -259,19 +326,29 @@ function render({ model, el }) {
       ? `${id}: ${r.load}${r.readback ? ", readback " + r.readback : ""}${r.exception ? ", " + r.exception : ""} ` +
         `(${Math.round(roundTrip)} ms). ${done.length} done.`
       : `${id}: ${payload.error}`;
-    model.send({ type: "report", report: { id, ...payload, round_trip_ms: roundTrip, view } });
+    model.send({ type: "report", report: { id, ...payload, url: entry.url, round_trip_ms: roundTrip, view } });
   }
 
+  function onSource() {
+    // The lab moved (another host name) or the kernel rebound the probe to another lab: reload the page.
+    if (mode !== "site") return;
+    loadFrame();
+    reportFrontend();
+  }
+
+  loadFrame();
   model.on("change:pending", pump);
+  model.on("change:probe_src", onSource);
   reportFrontend();
 
   return () => {
     alive = false;
     window.removeEventListener("message", onMessage);
     model.off("change:pending", pump);
+    model.off("change:probe_src", onSource);
     for (const t of timers) clearTimeout(t);
     // Requests this view took but did not answer go back to the others (or to the next view).
-    for (const id of inflight.keys()) state.claimed.delete(id);
+    for (const id of inflight.keys()) claims.delete(id);
     inflight.clear();
   };
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 GREEN, RED, AMBER, MUTED = "#1b7f3b", "#b3261e", "#8a5a00", "#666"
 # A verdict's colour: readable, tainted (SecurityError), not loaded (None).
@@ -21,6 +22,7 @@ PROBLEM_STYLE = f"border-left:4px solid {RED};background:{PROBLEM_BACKGROUND};co
 TH = "text-align:left;padding:2px 8px 2px 0;border-bottom:1px solid #bbb;font-weight:600"
 TD = "padding:3px 8px 1px 0;vertical-align:top"
 NOWRAP = ";white-space:nowrap"
+BREAK_ANYWHERE = ";overflow-wrap:anywhere"  # long URLs and header values wrap inside the column
 ROW_STYLE = "border-top:1px solid #e0e0e0"
 # A stand-alone HTML report (the conformance run): its page style.
 REPORT_CSS = (f"body{{font:14px system-ui}}td,th{{border-bottom:1px solid #ddd;padding:2px 6px}}"
@@ -120,12 +122,30 @@ def short(text: str, width: int = 48) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def image_label(url: str, lab: Any) -> str:
-    """``cdn /img/picture.png?acao=*`` for the lab's own URLs (its origins by label), else the URL, short."""
-    for origin in getattr(lab, "origins", ()):
-        if url.startswith(origin.origin + "/"):
-            return f"{origin.label} {short(url[len(origin.origin):], 38)}"
-    return short(url, 44)
+def image_label(url: str, lab: Any = None) -> str:
+    """What tells one experiment's picture from another: where it comes from, its name, every knob.
+
+    ``cdn picture.png acao=* vary=Origin`` for the lab's URLs (its origins by label, under either
+    loopback name), ``jupyter picture.png acao=null`` for the kit's server extension, else the URL's
+    origin. Knob values are decoded and never cut; a nonce shows as ``nonce``; a redirect target is
+    labelled the same way, in parentheses.
+    """
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    where = next((o.label for o in getattr(lab, "origins", ())
+                  if origin in getattr(o, "aliases", (getattr(o, "origin", None),))), None)
+    if where is None:
+        where = "jupyter" if "/cors-lab/img/" in parts.path else (origin or "")
+    name = parts.path.rsplit("/", 1)[-1] or parts.path
+    knobs = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key == "nonce":
+            knobs.append("nonce")
+        elif key == "to":
+            knobs.append(f"to=({image_label(value, lab)})")
+        else:
+            knobs.append(f"{key}={value}" if value else key)
+    return " ".join(p for p in (where, name, *knobs) if p)
 
 
 def swatch(pixel: tuple[int, int, int, int] | None) -> str:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 
 import cors_lab
-from cors_lab.comparison import Comparison, compare
+from cors_lab.browser import RawResponse
+from cors_lab.comparison import Comparison, Rerouted, compare
 from cors_lab.errors import UsageError
+from cors_lab.jupyter_ext import check_knobs
 from cors_lab.live import LiveProbe
-from cors_lab.servers import Lab
-from live_page import answer, attach, readable
+from cors_lab.servers import Lab, respond
+from live_page import answer, attach, page_says, readable
+
+HUB_ENV = {"JUPYTERHUB_SERVICE_PREFIX": "/user/ada/", "JUPYTERHUB_SERVICE_URL": "http://127.0.0.1:8888/user/ada/"}
 
 
 def test_the_package_attribute_stays_the_function():
@@ -70,10 +76,14 @@ def test_compare_refuses_what_it_cannot_compare(lab):
         compare(lab, lab.cdn.url("picture.png"), None, "localStorage")
     with pytest.raises(UsageError, match="running lab"):
         compare("lab", lab.cdn.url("picture.png"))
-    opaque = LiveProbe(lab, mode="opaque", environ={})
+    opaque = LiveProbe(lab, mode="opaque", environ=HUB_ENV)
     try:
-        with pytest.raises(UsageError, match="site-mode probe"):
+        # Behind one origin compare() runs (issue 8), on the extension's URLs only: the page is opaque.
+        with pytest.raises(UsageError, match=r"not one of its URLs\. Fix: cors_lab\.compare\(lab, probe\.url\(") as info:
             compare(lab, lab.cdn.url("picture.png"), probe=opaque)
+        # The fix runs as printed in a notebook that did `import cors_lab` (it names no unimported name).
+        fix = str(info.value).split("Fix: ", 1)[1]
+        assert compile(fix, "<fix>", "eval") and fix.startswith("cors_lab.compare(")
     finally:
         opaque.close()
 
@@ -86,3 +96,91 @@ def test_compare_without_a_response_skips_the_model(lab):
     assert c.outcomes["model"] is None and "no response" in c.notes["model"]
     assert c.outcomes["kernel"].load == "error"
     assert c.agree is None
+
+
+# -- agreement means agreement: the pixel and the requests the servers saw ---------------------------
+
+
+def test_a_different_pixel_is_a_disagreement(lab, probe):
+    attach(probe, lab)
+    c = compare(lab, lab.cdn.url("picture.png", acao="*"), "anonymous", "getImageData", probe)
+    assert c.outcomes["kernel"].pixel == (220, 50, 47, 255)
+    grey = {**readable(lab), "pixel": [128, 128, 128, 255]}
+    answer(probe, "t1", grey)
+    assert c.agree is False
+    assert "pixel (0,0): kernel read 220,50,47,255, browser read 128,128,128,255" in c.differences
+
+
+def test_requests_come_from_the_servers_log(lab, probe):
+    attach(probe, lab)
+    url = lab.cdn.url("picture.png", acao="*", nonce=True)
+    c = compare(lab, url, "anonymous", "getImageData", probe)
+    (model,), (kernel,) = c.requests["model"], c.requests["kernel"]
+    assert model.origin == kernel.origin == lab.site.origin and kernel.seen and kernel.status == 200
+    assert kernel.acao == "*" and c.requests["browser"] is None
+    # The browser's answer arrives, but the server never saw its request (served from its cache?).
+    answer(probe, "t1", readable(lab))
+    assert c.requests["browser"] == [None] and c.agree is True
+    assert "the servers saw no such request" in c.widget.value
+
+
+def test_a_request_sent_differently_is_a_disagreement(lab, probe):
+    import requests as http
+
+    attach(probe, lab)
+    url = lab.cdn.url("picture.png", acao="*", nonce=True)
+    c = compare(lab, url, "anonymous", "getImageData", probe)
+    # What a browser would send without its Origin header (say, an extension rewrote it).
+    http.get(url, headers={"User-Agent": "Mozilla/5.0 (X11) Chrome/156"}, timeout=10)
+    answer(probe, "t1", readable(lab))
+    browser = c.requests["browser"][0]
+    assert browser.seen and browser.origin is None
+    assert c.agree is False
+    assert any(d.startswith("request 1 Origin: the model predicts") and "the server saw from the browser (absent)" in d
+               for d in c.differences), c.differences
+    assert "cors-lab-requests" in c.widget.value
+
+
+def _extension(url: str, headers: list, timeout: float) -> RawResponse:
+    """The kit's server extension, answered in-process (its own rules: check_knobs + respond)."""
+    parts = urlsplit(url)
+    assert parts.netloc == "127.0.0.1:8888" and parts.path.startswith("/user/ada/cors-lab/img/"), url
+    origin = dict(headers).get("Origin")
+    answer = respond("img", parts.path.rsplit("/", 1)[-1], path=parts.path, knobs=check_knobs(parts.query),
+                     origin=origin)
+    return RawResponse(answer.status, tuple(answer.headers), answer.body)
+
+
+def test_compare_behind_one_origin_predicts_for_the_null_page(lab):
+    probe = LiveProbe(lab, environ=HUB_ENV)
+    try:
+        attach(probe, lab, base_url="/user/ada/", frame_origin="null", hub=True, hostname="hub.example",
+               origin="https://hub.example", loopback=False)
+        url = probe.url("picture.png", acao="*")
+        assert url == "https://hub.example/user/ada/cors-lab/img/picture.png?acao=*"
+        kernel_browser = cors_lab.Browser(page="null", transport=Rerouted(probe.kernel_url, _extension))
+        c = compare(lab, url, "anonymous", "getImageData", probe, browser=kernel_browser)
+        assert c.page == "null" and c.opaque
+        model, kernel = c.outcomes["model"], c.outcomes["kernel"]
+        # The same absolute URL for every engine; the kernel fetched it through the server's local address.
+        assert model.url == kernel.url == url and model.page == kernel.page == "null"
+        assert model.verdict == kernel.verdict == ("load", "ok", None)
+        assert model.requests[0].origin == "null" and c.requests["kernel"][0].origin == "null"
+        page_says(probe, {"type": "report", "report": {"id": "t1", "result": {**readable(lab), "page": "null"},
+                                                        "url": url}})
+        assert c.outcomes["browser"].page == "null" and c.agree is True
+        assert "the kit&#x27;s server extension keeps no log" in c.widget.value
+        # An exact origin never matches null: a load error in every engine.
+        exact = compare(lab, probe.url("picture.png", acao="https://hub.example"), "anonymous", "getImageData",
+                        probe, browser=kernel_browser)
+        broken = ("error", None, "InvalidStateError")
+        assert exact.outcomes["model"].verdict == exact.outcomes["kernel"].verdict == broken
+    finally:
+        probe.close()
+
+
+def test_compare_on_a_stopped_lab_names_the_fix():
+    stopped = Lab()
+    stopped.stop()
+    with pytest.raises(UsageError, match=r"This lab is stopped\. Fix: lab = cors_lab\.start\(\)"):
+        compare(stopped, stopped.cdn.url("picture.png"))

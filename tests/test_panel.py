@@ -85,3 +85,68 @@ def test_a_knob_set_no_server_config_can_do_still_runs(lab):
     panel.apache.value = True  # both: serverconf refuses (a real server would send two ACAO lines)
     result = panel.run()
     assert result is not None and result.outcomes["kernel"] is not None
+
+
+# -- the live browser logged in and out like the kernel; a stopped lab; one origin -------------------
+
+
+def test_login_is_mirrored_in_the_live_browser(lab):
+    from cors_lab.live import LiveProbe
+
+    probe = LiveProbe(lab, environ={})
+    try:
+        panel = Panel(lab, probe=probe)
+        panel.asset.value = "secret.png"
+        panel.login.value = True
+        panel.run()
+        visits = [p["visit"] for p in probe.frame.pending if "visit" in p]
+        # Logged out at both host names (cookies ignore ports), then in at the image's server, before the trial.
+        assert visits == [lab.site.logout_url(), lab.other.logout_url(), lab.cdn.login_url("alice")]
+        assert [p["id"] for p in probe.frame.pending][-1] == "t1"
+        panel.login.value = False
+        panel.run()
+        assert [p.get("visit") for p in probe.frame.pending][-3:-1] == [lab.site.logout_url(), lab.other.logout_url()]
+        assert len(panel.browser.cookies) == 0
+    finally:
+        probe.close()
+
+
+def test_a_panel_on_a_stopped_lab_says_so_and_rebinds(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
+    old = Lab()
+    panel = Panel(old)
+    old.stop()
+
+    def said():
+        return " ".join(o.get("text/plain", "") for o in shown if isinstance(o, dict))
+
+    assert "The lab this panel was built on is stopped" in said()
+    assert panel.rebind_button in shown
+    shown.clear()
+    assert panel.run() is None  # no "connection refused", no "all engines agree"
+    assert "is stopped" in said()
+    with Lab() as new:
+        panel.rebind(new)
+        result = panel.run()
+        assert panel.lab is new and result.page == new.site.origin and result.agree is True
+
+
+def test_the_panel_behind_one_origin_uses_the_extension():
+    from cors_lab.live import LiveProbe
+
+    env = {"JUPYTERHUB_SERVICE_PREFIX": "/user/ada/", "JUPYTERHUB_SERVICE_URL": "http://127.0.0.1:8888/user/ada/"}
+    with Lab() as lab:
+        probe = LiveProbe(lab, environ=env)
+        try:
+            panel = Panel(lab, probe=probe)
+            assert panel.opaque and panel.target.disabled and panel.redirect.disabled and panel.login.disabled
+            # Its kernel browser (cookies and cache kept from Run to Run) is on the opaque page too.
+            assert panel.browser.origin.serialize() == "null"
+            panel.acao.value = "{page}"
+            assert panel.knobs() == {"acao": "null"}
+            assert panel.url() == "http://127.0.0.1:8888/user/ada/cors-lab/img/picture.png?acao=null"
+            assert panel._repr_mimebundle_()["text/plain"] == (
+                "<Lab panel: set the knobs and press Run (the model and the kernel and your browser)>")
+        finally:
+            probe.close()

@@ -436,7 +436,7 @@ canvas
 foreign = browser.load_image(lab.cdn.url("picture.png"))
 tainted = cors_lab.LabCanvas(64, 48)
 tainted.draw_image(foreign)
-tainted.status()
+tainted
 """),
     md("The picture is shown, exactly as in a browser, but reading it back throws:"),
     code("tainted.get_image_data(8, 8, 1, 1)", "raises-exception"),
@@ -577,7 +577,11 @@ image_received(downloaded_img)
     md("""
 Without the attribute the browser does not send `Origin`, so the Apache rule adds no header, and even
 with one a `no-cors` response stays opaque: `toDataURL()` throws, and the guide's `try`/`catch` logs it.
-What was saved survives a kernel restart, like the browser's `localStorage`:
+
+What was saved is kept on disk for its origin, like the browser's `localStorage`: a new `LocalStorage`
+for the same origin finds it, in this kernel or in a new one. But an origin includes its port, and the
+lab starts on new ports each time the kernel starts: after a restart `lab.site.origin` is a new origin,
+and its storage starts empty, as your browser's would for a new origin.
 """),
     code("""
 saved = LocalStorage(lab.site.origin).get_item("saved-image-example")
@@ -597,8 +601,8 @@ NOTEBOOKS["07-your-browser"] = [
 # 07 · Your own browser, side by side with the model
 
 Everything so far ran in the kernel. Now the same experiments run in **your browser**: a small page
-served by the lab's `site` origin sits in an iframe below and reports each result back. When you read
-this on GitHub or in a test run, there is no browser attached, and the kernel carries on alone.
+sits in an iframe below and reports each result back. When you read this on GitHub or in a test run,
+no browser answers, and the kernel carries on alone.
 """),
     code("""
 import cors_lab
@@ -606,10 +610,25 @@ lab = cors_lab.start()
 probe = cors_lab.LiveProbe(lab)
 probe
 """),
-    md("Ask your browser to load two images: one tainting, one readable. This returns at once:"),
+    md("""
+`cors_lab.start()` names the lab's servers the way your browser names Jupyter (`localhost` or
+`127.0.0.1`: a cookie, and `localStorage`, care about the difference), so the probe's page, on
+`lab.site`, is *same-site* with this notebook, as the lessons assume.
+
+**Behind one origin** (Binder, a JupyterHub, a remote server) your browser reaches the server machine
+only through Jupyter's own address, so the lab's servers, on that machine's loopback, are out of its
+reach. The probe then runs its experiments in a sandboxed page whose origin is **opaque** (`null`), and
+the pictures come from the kit's Jupyter server extension, which to that page is a real cross-origin
+server. What changes: the page sends `Origin: null` and no cookies, so only
+`Access-Control-Allow-Origin: *` or `null` makes a picture readable (an exact origin never matches
+`null`), and there are no logins, redirects or delays to try. `probe.url(...)` gives a picture URL
+that works in both set-ups: `lab.cdn.url(...)` here, the extension's behind one origin.
+
+Ask your browser to load two images: one tainting, one readable. This returns at once:
+"""),
     code("""
-tainted = probe.run(lab.cdn.url("picture.png", nonce=True))
-readable = probe.run(lab.cdn.url("picture.png", acao="*", nonce=True), crossorigin="anonymous")
+tainted = probe.run(probe.url("picture.png", nonce=True))
+readable = probe.run(probe.url("picture.png", acao="*", nonce=True), crossorigin="anonymous")
 print(probe.status)
 """),
     md("""
@@ -620,10 +639,11 @@ With a browser attached, try it; `await readable` also works inside one cell.
 ## All engines on one experiment
 
 `compare` runs the model (`predict`, over the responses the kernel saw), the kernel browser and your
-browser, and flags any disagreement. **Predict** the three rows first:
+browser, and flags any disagreement: in the verdict, the exception, the pixel read back, or the
+request the server saw (`Origin`, the lab's cookies). **Predict** the three rows first:
 """),
     code("""
-cors_lab.compare(lab, lab.cdn.url("picture.png", acao="*"), "use-credentials", "getImageData", probe)
+cors_lab.compare(lab, probe.url("picture.png", acao="*"), "use-credentials", "getImageData", probe)
 """),
     md("""
 `*` is never enough with credentials, in every engine. A disagreement would be news: a browser that
@@ -632,7 +652,9 @@ differs, a stale HTTP cache, or an extension that rewrites CORS headers.
 ## The lab panel
 
 Every knob as a control. Type any `Access-Control-Allow-Origin` value (one header line per line,
-`{page}` stands for the page's origin), pick the `crossorigin` value and the operation, press **Run**:
+`{page}` stands for the page's origin), pick the `crossorigin` value and the operation, press **Run**.
+"Logged in" logs the kernel browser *and* your browser in as alice at the image's server (and out
+again when unticked), so both ask for the same picture:
 """),
     code("""
 from cors_lab.panel import Panel

@@ -38,7 +38,9 @@ while the accept loop carries on; ``lab.running`` is False if a server ever stop
 
 Python API::
 
-    lab = start(host="127.0.0.1")      # or "localhost"; idempotent; Lab() makes an extra lab
+    lab = start()                      # host: the name in Jupyter's address (start(host="localhost")
+                                       # to choose); idempotent; Lab() makes an extra lab
+    lab.use_host("localhost")          # the same servers under the other loopback name
     lab.site, lab.cdn, lab.other       # LabOrigin: .origin .host .port .address .label
     lab.cdn.url("picture.png", **knobs) -> str        lab.cdn.login_url("alice", samesite="None")
     lab.site.probe_url() -> str        # the live probe's page on this origin
@@ -65,7 +67,7 @@ from __future__ import annotations
 from ..trial import TRIAL_JS
 from ..useragent import KERNEL_USER_AGENT_PREFIX
 from .knobs import H5BP_IMAGE_PATTERN, KNOBS, MAX_DELAY, KnobInfo, Knobs, KnobTable, encode_knobs, parse_knobs, query_string
-from .lab import ALLOWED_HOSTS, Lab, LabOrigin, start
+from .lab import ALLOWED_HOSTS, Lab, LabOrigin, running_lab, start
 from .log import LAB_COOKIE_PREFIX, LAB_COOKIES, LOG_BYTES, LOG_FIELD, LOG_LIMIT, LogEntry, Request, RequestLog
 from .plumbing import BIND_ADDRESS, BIND_ADDRESS_V6, HEADER_TIMEOUT, MAX_CONNECTIONS
 from .probe import PROBE_CSP, PROBE_JS, PROBE_PAGE, PROBE_PATH, PROBE_SCRIPT_PATH
@@ -109,5 +111,6 @@ __all__ = [
     "parse_knobs",
     "query_string",
     "respond",
+    "running_lab",
     "start",
 ]

@@ -14,6 +14,7 @@ import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 
+from .. import hosting
 from ..errors import UsageError
 from .knobs import KNOBS, encode_knobs, parse_knobs, query_string
 from .log import LogBook, Request, RequestLog, log_entry
@@ -21,9 +22,9 @@ from .plumbing import LabServer
 from .probe import PROBE_PATH
 from .responses import ASSET_PREFIX, Answer, answer, asset_names, framed
 
-__all__ = ["ALLOWED_HOSTS", "Lab", "LabOrigin", "start"]
+__all__ = ["ALLOWED_HOSTS", "Lab", "LabOrigin", "running_lab", "start"]
 
-ALLOWED_HOSTS = ("127.0.0.1", "localhost")
+ALLOWED_HOSTS = hosting.LOOPBACK_HOSTS
 
 
 class LabOrigin:
@@ -44,7 +45,16 @@ class LabOrigin:
         self.addresses: tuple[tuple[str, int], ...] = (self.address,) + (
             (self._server.ipv6_socket.getsockname()[:2],) if self._server.ipv6_socket is not None else ())
         self.ipv6_note: str | None = self._server.ipv6_note
-        self.origin: str = f"http://{host}:{self.port}"
+
+    @property
+    def origin(self) -> str:
+        """``http://HOST:PORT``: the same server under the name the lab uses now (see `Lab.use_host`)."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def aliases(self) -> frozenset[str]:
+        """This server's origin under every loopback name: all reach the same socket on 127.0.0.1."""
+        return frozenset(f"http://{name}:{self.port}" for name in ALLOWED_HOSTS)
 
     # URLs ---------------------------------------------------------------------------------------
 
@@ -149,10 +159,12 @@ class Lab:
     A context manager: ``with start() as lab: ...`` stops it on exit.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1") -> None:
+    def __init__(self, *, host: str = "127.0.0.1", host_why: str = "given") -> None:
         self.host = _check_host(host)
+        self.host_why = host_why  # why this name: "given", or what start() followed
         self.origins: tuple[LabOrigin, ...] = ()
         self.origin_names: frozenset[str] = frozenset()  # until all three are up, no redirect target
+        self._watchers: list[weakref.WeakMethod] = []
         made: list[LabOrigin] = []
         try:
             for label, name in (("site", host), ("cdn", host), ("other", _other_host(host))):
@@ -163,8 +175,43 @@ class Lab:
             raise
         self.site, self.cdn, self.other = made
         self.origins = tuple(made)
-        self.origin_names = frozenset(o.origin for o in made)
+        # Every loopback name of each port: a URL built before `use_host` still redirects within the lab.
+        self.origin_names = frozenset(name for o in made for name in o.aliases)
         _labs.add(self)
+
+    # -- names and watchers ----------------------------------------------------------------------
+
+    def use_host(self, host: str, *, why: str = "given") -> Lab:
+        """Address the same three servers by the other loopback name (``"localhost"`` or ``"127.0.0.1"``).
+
+        Nothing restarts: ports, logs and servers stay; ``site``/``cdn`` take ``host`` and ``other`` the
+        other name, so the lab stays same-site with a page at ``host``. Widgets built on this lab (the
+        live probe, the panel) follow. Returns the lab.
+        """
+        host = _check_host(host)
+        if host != self.host:
+            self.host, self.host_why = host, why
+            for origin, name in zip(self.origins, (host, host, _other_host(host))):
+                origin.host = name
+            self._tell("host")
+        return self
+
+    def watch(self, method: Callable[[str], object]) -> None:
+        """Call ``method(event)`` ("host" after `use_host`, "stop" after `stop`); held weakly, so a
+        widget that is gone is not kept alive. ``method`` must be a bound method."""
+        self._watchers.append(weakref.WeakMethod(method))
+
+    def _tell(self, event: str) -> None:
+        alive = []
+        for ref in self._watchers:
+            method = ref()
+            if method is not None:
+                alive.append(ref)
+                try:
+                    method(event)
+                except Exception:  # noqa: BLE001 - a watcher reports its own errors; the lab goes on
+                    pass
+        self._watchers = alive
 
     def __getitem__(self, label: str) -> LabOrigin:
         for o in self.origins:
@@ -224,11 +271,14 @@ class Lab:
     def stop(self) -> None:
         """Stop all three servers (idempotent). Open connections are closed, threads joined."""
         global _running
+        was_running = self.running
         for o in self.origins:
             o._stop()
         with _start_lock:
             if _running is self:
                 _running = None
+        if was_running:
+            self._tell("stop")
 
     def __enter__(self) -> Lab:
         return self
@@ -245,28 +295,40 @@ _start_lock = threading.Lock()
 _running: Lab | None = None
 
 
-def start(*, host: str = "127.0.0.1") -> Lab:
+def start(*, host: str | None = None) -> Lab:
     """Start the lab's three servers, or return the lab already running in this process.
 
-    ``host`` is the name the page uses for the lab: ``"127.0.0.1"`` or ``"localhost"`` (use the one
-    in your JupyterLab address bar, so the lab is same-site with the page). Either way the servers
-    listen on 127.0.0.1 only, on free ports; ``lab.other`` uses the other name.
+    ``host`` is the name pages use for the lab: ``"127.0.0.1"`` or ``"localhost"``, the one in your
+    browser's address bar, so the lab is same-site with the notebook page. ``None`` (the default)
+    follows Jupyter: the name in the address of the Jupyter server that runs this kernel (the address
+    Jupyter opens your browser at), else 127.0.0.1 (``lab.host_why`` says which). Either way the
+    servers listen on 127.0.0.1 only, on free ports; ``lab.other`` uses the other name.
+
+    With a lab already running, ``start(host=...)`` with the other name renames it in place
+    (`Lab.use_host`): same servers, and the widgets built on it follow.
     """
     global _running
-    _check_host(host)
+    if host is not None:
+        _check_host(host)
     with _start_lock:
         if _running is not None and _running.running:
-            if _running.host != host:
-                raise UsageError(
-                    f"The lab is already running with host={_running.host!r}; call lab.stop() first "
-                    f"to restart it with host={host!r}."
-                )
+            if host is not None and _running.host != host:
+                _running.use_host(host)
             return _running
         if _running is not None:  # stopped, or one of its servers failed: never hand that one out
             for o in _running.origins:
                 o._stop()
-        _running = Lab(host=host)
+        why = "given"
+        if host is None:
+            host, why = hosting.browser_host()
+        _running = Lab(host=host, host_why=why)
         return _running
+
+
+def running_lab() -> Lab | None:
+    """The lab `start` returns now, if one is running (for widgets whose own lab was stopped)."""
+    with _start_lock:
+        return _running if _running is not None and _running.running else None
 
 
 @atexit.register

@@ -20,12 +20,16 @@ FOREIGN_COOKIES = "_xsrf=SECRETXSRF; username-127-0-0-1-8888=SECRETAUTH"
 
 
 def test_start_is_idempotent_and_stoppable():
-    lab = start()
+    lab = start(host="127.0.0.1")
     try:
-        assert start() is lab
+        assert start() is lab and start(host="127.0.0.1") is lab
         assert lab.running
-        with pytest.raises(UsageError, match="already running"):
-            start(host="localhost")
+        # The other name renames the running lab in place (issue 8: the fix the live probe prints,
+        # lab = cors_lab.start(host="localhost"), must run as printed and keep every widget working).
+        ports = [o.port for o in lab.origins]
+        assert start(host="localhost") is lab and lab.host == "localhost" and lab.host_why == "given"
+        assert [o.port for o in lab.origins] == ports and lab.site.origin == f"http://localhost:{ports[0]}"
+        assert lab.other.origin == f"http://127.0.0.1:{ports[2]}"
     finally:
         lab.stop()
     assert not lab.running
@@ -35,7 +39,38 @@ def test_start_is_idempotent_and_stoppable():
     assert not again.running
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "::", "::1", "example.com", "", None, "LOCALHOST"])
+def test_start_without_a_host_follows_jupyter(monkeypatch):
+    from cors_lab import hosting
+
+    monkeypatch.setattr(hosting, "browser_host", lambda: ("localhost", "the name in Jupyter's own address"))
+    with start() as lab:
+        assert lab.host == "localhost" and lab.host_why == "the name in Jupyter's own address"
+
+
+def test_use_host_keeps_urls_built_before_working_and_tells_watchers():
+    events = []
+
+    class Watcher:
+        def seen(self, event):
+            events.append(event)
+
+    watcher = Watcher()
+    with Lab(host="127.0.0.1") as lab:
+        lab.watch(watcher.seen)
+        old = lab.chain([lab.cdn, lab.site], "picture.png", acao="*")
+        lab.use_host("localhost")
+        assert events == ["host"] and lab.cdn.origin.startswith("http://localhost:")
+        # A redirect built under the old name still stays within the lab (each port under either name).
+        r = requests.get(old, allow_redirects=False, timeout=10)
+        assert r.status_code == 302 and r.headers["Location"].startswith(f"http://127.0.0.1:{lab.site.port}/")
+    assert events == ["host", "stop"]
+    del watcher  # held weakly: a watcher that is gone is dropped, not called
+    with Lab() as lab:
+        lab.watch(Watcher().seen)
+    assert events == ["host", "stop"]
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "::1", "example.com", "", "LOCALHOST"])
 def test_start_refuses_other_hosts(host):
     with pytest.raises(UsageError, match=r"'127\.0\.0\.1' or 'localhost'"):
         start(host=host)
