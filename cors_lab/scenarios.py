@@ -280,6 +280,14 @@ def _random_tester_classes() -> list[LabScenario]:
         LabScenario("cache/cors-failure-then-plain", "cdn", None, knobs=(("cache", "max-age=3600"),),
                     before=("anonymous",), source=issue + "a cancelled load's cache entry is never finished",
                     tags=("cache",)),
+        # ... unless Chromium read the whole body first, sniffing its MIME type (a small body
+        # served as text/plain: stored; a bigger one, or with nosniff, not).
+        *[LabScenario(f"cache/cors-failure-then-again/{asset}/ctype={ctype}{'/nosniff' if nosniff else ''}", "cdn",
+                      "anonymous", knobs=(("ctype", ctype),) + ((("nosniff", True),) if nosniff else ()),
+                      before=("anonymous",), asset=asset, tags=("cache",),
+                      source=issue + "Chromium sniffs text/plain before its CORS check (net::kMaxBytesToSniff)")
+          for asset, ctype, nosniff in (("picture.png", "text/plain", False), ("picture.jpg", "text/plain", False), ("picture.bmp", "", False),
+                                        ("picture.png", "text/plain", True), ("picture.png", "image/png", False))],
         # Content types: raster images are sniffed whatever XML type is claimed; SVG never is.
         LabScenario("ctype/png-as-text-xml", "cdn", None, knobs=(("ctype", "text/xml"),),
                     source=issue + "https://mimesniff.spec.whatwg.org/#rules-for-sniffing-images-specifically"),
