@@ -287,6 +287,7 @@ def _random_tester_classes() -> list[LabScenario]:
                       before=("anonymous",), asset=asset, tags=("cache",),
                       source=issue + "Chromium sniffs text/plain before its CORS check (net::kMaxBytesToSniff)")
           for asset, ctype, nosniff in (("picture.png", "text/plain", False), ("picture.jpg", "text/plain", False), ("picture.bmp", "", False),
+                                        ("picture.svg", "application/msword", False),
                                         ("picture.png", "text/plain", True), ("picture.png", "image/png", False))],
         # Content types: raster images are sniffed whatever XML type is claimed; SVG never is.
         LabScenario("ctype/png-as-text-xml", "cdn", None, knobs=(("ctype", "text/xml"),),

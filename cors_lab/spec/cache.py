@@ -234,7 +234,21 @@ def _request_no_cache(request: HeaderList, request_cc: dict) -> str:
 # hands the response's headers on; what it has read by then is what its first read brought: the
 # status line, the headers and as much of the body as fits in HttpStreamParser's first 4096-byte
 # read buffer.
-SNIFFED_TYPES = frozenset({"", "text/plain", "application/octet-stream", "unknown/unknown", "application/unknown", "*/*"})
+# The types: kSniffableTypes and kUnknownMimeTypes of net/base/mime_sniffer.cc (ShouldSniffMimeType),
+# https://source.chromium.org/chromium/chromium/src/+/main:net/base/mime_sniffer.cc
+SNIFFED_TYPES = frozenset({
+    "text/plain", "application/octet-stream", "text/xml", "application/xml",
+    # "Check for false Microsoft Office MIME types."
+    "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.ms-excel.sheet.macroenabled.12", "application/vnd.ms-word.document.macroenabled.12",
+    "application/vnd.ms-powerpoint.presentation.macroenabled.12", "application/mspowerpoint", "application/msexcel",
+    "application/vnd.ms-word", "application/vnd.ms-word.document.12", "application/vnd.msword",
+    # unknown types
+    "", "unknown/unknown", "application/unknown", "*/*",
+})  # fmt: skip
 FIRST_READ_BYTES = 4096
 
 
