@@ -18,7 +18,7 @@ from cors_lab.servers import Lab
 
 FIXED_SEED = 20261130
 # The CI budget per engine: a fixed-seed run and a fresh-seed run of this many scenarios each.
-CI_SCENARIOS = 60
+CI_SCENARIOS = 40
 
 
 @pytest.fixture(scope="module")
