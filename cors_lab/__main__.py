@@ -1,4 +1,5 @@
-"""Command line: ``python -m cors_lab conformance``, ``compat``, ``serve`` and ``enable-extension``.
+"""Command line: ``python -m cors_lab conformance [--random N --seed S]``, ``compat``, ``serve`` and
+``enable-extension``.
 
 Owns argument parsing and printing only; the work is in cors_lab.conformance, cors_lab.servers and
 cors_lab.jupyter_ext.
@@ -15,6 +16,9 @@ def _conformance(args: argparse.Namespace) -> int:
     from . import conformance
     from .engines import ENGINE_NAMES
     from .scenarios import matrix
+
+    if args.random is not None:
+        return _random(args)
 
     scenarios = [s for s in matrix() if not args.only or args.only in s.id]
     if args.limit:
@@ -84,6 +88,40 @@ def _compat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _random(args: argparse.Namespace) -> int:
+    from . import differential
+    from .engines import engine_class, unavailable_reason
+    from .servers import Lab
+    from .spec.profiles import ENGINE_LABELS
+
+    seed = differential.fresh_seed() if args.seed is None else args.seed
+    print(f"seed {seed} (repeat with --seed {seed})", flush=True)
+    name = "none" if args.no_chromium else args.engine
+    if name == "all":
+        print("--random runs one engine at a time: give --engine chromium, firefox or webkit.", file=sys.stderr)
+        return 2
+    reason = unavailable_reason(name) if name != "none" else None
+    if reason:
+        print(f"Not available ({reason}); running model and kernel browser only.", file=sys.stderr)
+
+    def progress(done: int, total: int, row) -> None:
+        if not args.quiet:
+            mark = "." if row.agrees else "F"
+            print(mark, end="" if done % 60 else f" {done}/{total}\n", flush=True, file=sys.stderr)
+
+    options = {"seed": seed, "progress": progress, "examples_per_key": 0 if args.no_minimize else args.examples}
+    with Lab() as lab:
+        if name == "none" or reason:
+            report = differential.run_random(args.random, lab=lab, **options)
+        else:
+            with engine_class(name)() as engine:
+                report = differential.run_random(args.random, lab=lab, harness=engine,
+                                                 engine=f"{ENGINE_LABELS[name]} {engine.version}", **options)
+    print()
+    print(report.text())
+    return 0 if not report.unexplained else 1
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .servers import Lab
 
@@ -124,6 +162,13 @@ def main(argv: list[str] | None = None) -> int:
     conf.add_argument("--sequential", action="store_true", help="with --engine all: one engine after another")
     conf.add_argument("--no-chromium", action="store_true", help="the older name of --engine none")
     conf.add_argument("--quiet", action="store_true", help="no progress dots")
+    conf.add_argument("--random", type=int, metavar="N",
+                      help="instead of the matrix, N random scenarios over every dimension (see --seed)")
+    conf.add_argument("--seed", type=int, metavar="S",
+                      help="the random run's seed (default: $CORS_LAB_SEED, else a new one, printed)")
+    conf.add_argument("--examples", type=int, default=2, metavar="K",
+                      help="random run: minimize up to K examples of each kind of difference (default 2)")
+    conf.add_argument("--no-minimize", action="store_true", help="random run: group, but minimize nothing")
     conf.set_defaults(func=_conformance)
     compat = sub.add_parser("compat", help="the browser-compatibility table (print it, or --write it from real runs)")
     compat.add_argument("--write", action="store_true",

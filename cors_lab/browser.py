@@ -15,12 +15,13 @@ import functools
 import heapq
 import html
 import http.client
+import http.cookiejar
 import itertools
 import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import requests
 import urllib3
@@ -33,9 +34,18 @@ from .predict import engine_profile, outcome_of
 from .render import origin_code, plain_row, plain_table
 from .spec.cache import HTTPCache
 from .spec.canvas import check_operation
-from .spec.fetch import FetchResult, HopRequest, ImageFetch, image_request
+from .spec.fetch import (
+    REDIRECT_STATUSES,
+    FetchResult,
+    HopRequest,
+    ImageFetch,
+    available_image_key,
+    image_request,
+    joins_available_images,
+    secure_for_cookies,
+)
 from .spec.headers import HeaderList
-from .spec.origins import parse_origin
+from .spec.origins import origin_of, parse_origin
 from .spec.profiles import DEFAULT_PROFILE, Profile
 from .useragent import KERNEL_USER_AGENT_PREFIX
 
@@ -320,6 +330,31 @@ class LoadResult:
         return f"<div><b>{html.escape(self.summary())}</b>{table}</div>"
 
 
+class TrustworthyCookiePolicy(http.cookiejar.DefaultCookiePolicy):
+    """Python's cookie policy, but "secure" as the engine counts it (`secure_for_cookies`).
+
+    RFC 6265bis, the Cookie header: "If the cookie's secure-only-flag is true, then the
+    request-uri's scheme must denote a "secure" protocol (as defined by the user agent)." Python
+    counts only https; Chromium and Firefox count every potentially trustworthy origin, so
+    ``http://127.0.0.1`` and ``http://localhost`` keep and get ``Secure`` cookies (measured: a
+    ``SameSite=None; Secure`` login on the lab is sent to the lab); WebKitGTK keeps none from http.
+    https://httpwg.org/http-extensions/draft-ietf-httpbis-rfc6265bis.html#name-the-cookie-header
+    """
+
+    def __init__(self, *, profile: str | Profile = DEFAULT_PROFILE) -> None:
+        super().__init__()
+        self.profile = profile
+
+    def set_ok(self, cookie, request) -> bool:
+        # RFC 6265bis, storage model: a Secure cookie from a request-uri that is not "secure" is dropped.
+        if cookie.secure and not secure_for_cookies(request.get_full_url(), profile=self.profile):
+            return False
+        return super().set_ok(cookie, request)
+
+    def return_ok_secure(self, cookie, request) -> bool:
+        return not cookie.secure or secure_for_cookies(request.get_full_url(), profile=self.profile)
+
+
 class Browser:
     """A kernel-side browser for one page: `load_image(url, crossorigin=...)` like an `<img>`.
 
@@ -331,8 +366,9 @@ class Browser:
     It keeps its own cookie jar (set by `login`) and HTTP cache (`clear_cache()`), and never sends a
     cookie the lab did not set. `transport` is injectable for tests: ``(url, headers, timeout) -> RawResponse``.
     ``engine`` is the profile it browses as ("chromium", "firefox", "webkit", "spec"; ``browser`` is
-    its older name), and ``container`` the page around an opaque-origin ("null") page, as in
-    `cors_lab.predict`.
+    its older name). ``page="null"`` is an opaque-origin page (a sandboxed frame); ``container`` the
+    top-level page around it (a URL or origin; None: an opaque top such as about:blank), which decides
+    what is cross-site for cookies and caches, as in `cors_lab.predict`.
     """
 
     def __init__(
@@ -358,11 +394,15 @@ class Browser:
         self.transport = transport or RequestsTransport()
         self.profile = engine_profile(engine, browser)
         self.container = container if self.origin.opaque else None
+        # The top-level page holding this page's frame (an opaque page's container), or None: top-level.
+        self.top = None if self.container is None else origin_of(self.container)
         self.browser = self.profile.name  # the older attribute name
         self.clock = clock
         self.max_pixels = max_pixels
-        self.cookies = RequestsCookieJar()
+        self.cookies = RequestsCookieJar(policy=TrustworthyCookiePolicy(profile=self.profile))
         self.cache = HTTPCache()
+        # The page's list of available images: key -> the load that put it there.
+        self.available_images: dict[tuple, LoadResult] = {}
 
     def __repr__(self) -> str:
         return f"<Browser page={self.origin.serialize()} cached={len(self.cache)} cookies={len(self.cookies)}>"
@@ -370,7 +410,14 @@ class Browser:
     # -- state ---------------------------------------------------------------------------------------
 
     def clear_cache(self) -> None:
+        """Empty the HTTP cache and the page's list of available images (as a new page would have)."""
         self.cache.clear()
+        self.available_images.clear()
+
+    def new_page(self) -> None:
+        """The same page opened again (a reload): its list of available images starts empty, while the
+        HTTP cache and the cookies stay, so the next load of a URL asks the cache (and the server)."""
+        self.available_images.clear()
 
     def clear_cookies(self) -> None:
         self.cookies.clear()
@@ -396,8 +443,24 @@ class Browser:
         return self.load_image(url, crossorigin=crossorigin, **kw).outcome(operation)
 
     def load_image(self, url: str, crossorigin: str | None = None, *, cache_mode: str = "default") -> LoadResult:
-        """Load url as ``<img src=url crossorigin=...>`` on this page would: "load" or "error", and why."""
+        """Load url as ``<img src=url crossorigin=...>`` on this page would: "load" or "error", and why.
+
+        An image this page loaded before with the same crossorigin mode comes from the page's list of
+        available images, with no request (`available_image_key`); `clear_cache` forgets them too.
+        """
         url = str(url)
+        key = available_image_key(url, crossorigin=crossorigin, page_origin=self.origin)
+        earlier = self.available_images.get(key)
+        if earlier is not None and cache_mode == "default":
+            return replace(earlier, hops=[], elapsed_ms=0.0, crossorigin=crossorigin,
+                           reason=f"{earlier.reason} (shown again from the page's list of available images: "
+                                  "no request)")
+        result = self._load(url, crossorigin, cache_mode=cache_mode)
+        if joins_available_images(loaded=result.event == "load", profile=self.profile):
+            self.available_images[key] = result
+        return result
+
+    def _load(self, url: str, crossorigin: str | None, *, cache_mode: str) -> LoadResult:
         started = time.perf_counter()
         deadline = time.monotonic() + self.timeout
         request = image_request(url, page_origin=self.origin, crossorigin=crossorigin, page_url=self.page_url,
@@ -413,12 +476,22 @@ class Browser:
                 result = sent
                 break
             headers = sent.headers(cookie=cookie) + [("User-Agent", KERNEL_USER_AGENT)]
-            exchange, response = self._exchange(sent, headers, cache_mode, deadline)
+            exchange, response, store = self._exchange(sent, headers, cache_mode, deadline)
+            result = walk.receive(response.status if response else 0, list(response.headers) if response else [],
+                                  body=response.body if response else None)
+            if store is not None:
+                # The cache is offered the response only now: a load given up on this response
+                # (its CORS check failed, ORB blocked it) keeps nothing (HTTPCache.store, cancelled)
+                # in an engine with the deviation "cancelled-load-not-cached".
+                cancelled = result is not None and not result.ok and response.status not in REDIRECT_STATUSES \
+                    and self.profile.has("cancelled-load-not-cached")
+                keep = self.profile.has("sniffed-body-cached-before-cancel")
+                exchange = replace(exchange, cache_why=store(cancelled=cancelled, keep_read_first=keep).why)
             hops.append(exchange)
-            result = walk.receive(response.status if response else 0, list(response.headers) if response else [])
             if response is not None:
                 body = response.body
-                content_type = HeaderList(response.headers).get("Content-Type")
+                # "" (not None, a file's unknown type): an HTTP response without Content-Type.
+                content_type = HeaderList(response.headers).get("Content-Type") or ""
             if result is not None:
                 break
         elapsed = (time.perf_counter() - started) * 1000
@@ -434,7 +507,7 @@ class Browser:
             return seen(event="error", reason=f"gave up after {self.timeout:g} s (timeout)", decoded=None)
         try:
             decoded = decode_image(body, content_type=content_type, max_pixels=self.max_pixels, partial=True,
-                                   timeout=remaining)
+                                   timeout=remaining, profile=self.profile)
         except CorsLabError as err:
             return seen(event="error", reason=str(err).split("\n", 1)[0], decoded=None)
         reason = result.reason
@@ -445,37 +518,39 @@ class Browser:
     # -- one hop ---------------------------------------------------------------------------------------
 
     def _exchange(self, sent: HopRequest, headers: list, cache_mode: str, deadline: float):
+        """One hop through the cache or the network: (Exchange, the response or None, and the store
+        still to do for a response from the network: ``store(cancelled=...)``, or None)."""
         url = sent.url
         now = self.clock()
-        variant = self.profile.cache_variant(mode=sent.mode, include_credentials=sent.include_credentials)
-        decision = self.cache.lookup(headers, url, now, top_level_site=self.origin, cache_mode=cache_mode,
-                                     variant=variant)
+        variant = self.profile.cache_variant(mode=sent.mode, credentials_mode=sent.credentials_mode)
+        decision = self.cache.lookup(headers, url, now, top_level_site=self.top or self.origin, frame_site=self.origin,
+                                     cache_mode=cache_mode, variant=variant)
         if decision.action == "reuse" and decision.entry is not None:
             entry = decision.entry
             raw = RawResponse(entry.status, tuple(entry.headers.items()), entry.body)
-            return Exchange(sent, tuple(headers), raw.status, raw.headers, True, decision.why), raw
+            return Exchange(sent, tuple(headers), raw.status, raw.headers, True, decision.why), raw, None
         if decision.action == "network-error":
-            return Exchange(sent, tuple(headers), 0, (), False, decision.why, error=decision.why), None
+            return Exchange(sent, tuple(headers), 0, (), False, decision.why, error=decision.why), None, None
         send = list(headers) + list(decision.validators if decision.action == "revalidate" else ())
         remaining = deadline - time.monotonic()
         t0 = time.perf_counter()
         if remaining <= 0:
-            return Exchange(sent, tuple(send), 0, (), error=f"gave up after {self.timeout:g} s (timeout)"), None
+            return Exchange(sent, tuple(send), 0, (), error=f"gave up after {self.timeout:g} s (timeout)"), None, None
         try:
             raw = self.transport(url, send, remaining)
         except TransportError as err:
             text = f"{err} (the Browser's timeout is {self.timeout:g} s)" if err.timed_out else str(err)
             return Exchange(sent, tuple(send), 0, (), elapsed_ms=(time.perf_counter() - t0) * 1000,
-                            error=text), None
+                            error=text), None, None
         ms = (time.perf_counter() - t0) * 1000
         revalidating = decision.action == "revalidate"
         if raw.status == 304 and not revalidating:  # a 304 nobody asked for: nothing to freshen
-            return Exchange(sent, tuple(send), raw.status, raw.headers, False, "", ms), raw
+            return Exchange(sent, tuple(send), raw.status, raw.headers, False, "", ms), raw, None
         # The cache is offered the request as the page made it: the validators above are the cache's
         # own, and must not turn cache mode "default" into "no-store" as a page's would.
-        stored = self.cache.store(headers, url, status=raw.status, response_headers=list(raw.headers),
-                                  response_time=self.clock(), request_time=now, top_level_site=self.origin,
-                                  cache_mode=cache_mode, body=raw.body, variant=variant)
+        store = functools.partial(self.cache.store, headers, url, status=raw.status, response_headers=list(raw.headers),
+                                  response_time=self.clock(), request_time=now, top_level_site=self.top or self.origin,
+                                  frame_site=self.origin, cache_mode=cache_mode, body=raw.body, variant=variant)
         # Fetch, HTTP-network-or-cache fetch: "If the revalidatingFlag is set and forwardResponse's
         # status is 304, then: 1. Update storedResponse's header list using forwardResponse's header
         # list, as per the "Freshening Stored Responses upon Validation" chapter of HTTP Caching.
@@ -483,11 +558,15 @@ class Browser:
         # HTTP fetch then runs the CORS check on that response ("If request's response tainting is
         # "cors" and a CORS check for request and response returns failure, then return a network
         # error"): the stored response's headers, updated by the 304's, decide.
-        if raw.status == 304 and stored.entry is not None:
-            entry = stored.entry
-            freshened = RawResponse(entry.status, tuple(entry.headers.items()), entry.body)
-            return Exchange(sent, tuple(send), 304, freshened.headers, False, stored.why, ms, validated=True), freshened
-        return Exchange(sent, tuple(send), raw.status, raw.headers, False, stored.why, ms), raw
+        if raw.status == 304:
+            stored = store()
+            if stored.entry is not None:
+                entry = stored.entry
+                freshened = RawResponse(entry.status, tuple(entry.headers.items()), entry.body)
+                return (Exchange(sent, tuple(send), 304, freshened.headers, False, stored.why, ms, validated=True),
+                        freshened, None)
+            return Exchange(sent, tuple(send), raw.status, raw.headers, False, stored.why, ms), raw, None
+        return Exchange(sent, tuple(send), raw.status, raw.headers, False, "", ms), raw, store
 
     def _cookie_header(self, url: str) -> str | None:
         if not len(self.cookies):

@@ -22,13 +22,18 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import render, sequences
-from .assets import get_asset
 from .browser import Browser, RawResponse, TransportError
 from .outcome import Outcome
 from .predict import predict
 from .scenarios import BuiltScenario, LabScenario, matrix
+from .servers.log import Request as LabRequest
+from .servers.responses import answer
+from .spec.fetch import REDIRECT_STATUSES, secure_for_cookies
+from .spec.headers import HeaderList
+from .spec.images import image_loads
 from .spec.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
 from .trial import Trial
 
@@ -38,22 +43,28 @@ from .trial import Trial
 KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {}
 
 _RUNS = itertools.count(1)
-# The request headers compared, as the lab's log records them.
-REQUEST_FIELDS = ("origin", "cookies", "referer", "Sec-Fetch-Mode", "Sec-Fetch-Site", "Sec-Fetch-Dest", "accept")
+# Every request header the lab's log keeps for an image request, compared between engines.
+REQUEST_FIELDS = ("origin", "cookies", "referer", "Sec-Fetch-Mode", "Sec-Fetch-Site", "Sec-Fetch-Dest",
+                  "Sec-Fetch-Storage-Access", "accept")
+_SEC_FETCH = ("Sec-Fetch-Mode", "Sec-Fetch-Site", "Sec-Fetch-Dest", "Sec-Fetch-Storage-Access")
 
 
 PAGE_URL = "(the page's URL)"  # a Referer that is the whole page URL (each client's page has its own nonce)
+TOP_URL = "(the top page's URL)"  # ... the whole URL of the page around an opaque page's frame
 
 
-def _referer(referer: str | None, page_url: str) -> str | None:
-    return PAGE_URL if referer is not None and referer == page_url else referer
+def _referer(referer: str | None, built: BuiltScenario) -> str | None:
+    if referer is not None and referer == built.page_url:
+        return PAGE_URL
+    return TOP_URL if referer is not None and referer == built.top_url else referer
 
 
-def _as_dict(hop, page_url: str) -> dict:
+def _as_dict(hop, built: BuiltScenario) -> dict:
     """A model HopRequest as the fields the log records."""
-    return {"url": hop.url, "origin": hop.origin, "cookies": hop.cookies, "referer": _referer(hop.referer, page_url),
+    return {"url": hop.url, "origin": hop.origin, "cookies": hop.cookies, "referer": _referer(hop.referer, built),
             "Sec-Fetch-Mode": hop.sec_fetch_mode, "Sec-Fetch-Site": hop.sec_fetch_site,
-            "Sec-Fetch-Dest": hop.sec_fetch_dest, "accept": hop.accept}
+            "Sec-Fetch-Dest": hop.sec_fetch_dest, "Sec-Fetch-Storage-Access": hop.sec_fetch_storage_access,
+            "accept": hop.accept}
 
 
 def _compare_requests(ours: list[dict], theirs: list[dict], *, who: str, engine: str) -> list[str]:
@@ -88,6 +99,7 @@ class Row:
     real_ms: float = 0.0
     error: str = ""
     built: BuiltScenario | None = None  # the scenario as the model saw it (the engine's, else the kernel's)
+    lab: Any = field(default=None, repr=False, compare=False)  # whose answers the model replays (bodies)
 
     @property
     def verdict_differences(self) -> list[str]:
@@ -142,7 +154,7 @@ class Row:
         return None
 
 
-def _requests(lab, *, tag: str, client: str, page_url: str) -> list[dict]:
+def _requests(lab, *, tag: str, client: str, built: BuiltScenario) -> list[dict]:
     """The image requests a client made for one scenario, from the server log, in time order."""
     rows = []
     for entry in lab.log():
@@ -152,45 +164,83 @@ def _requests(lab, *, tag: str, client: str, page_url: str) -> list[dict]:
             "url": lab[entry.server].origin + entry.path,
             "origin": entry.origin,
             "cookies": bool(entry.cookies),
-            "referer": _referer(entry.referer, page_url),
-            "Sec-Fetch-Mode": entry.sec_fetch.get("Sec-Fetch-Mode"),
-            "Sec-Fetch-Site": entry.sec_fetch.get("Sec-Fetch-Site"),
-            "Sec-Fetch-Dest": entry.sec_fetch.get("Sec-Fetch-Dest"),
+            "referer": _referer(entry.referer, built),
             "accept": entry.accept,
+            **{name: entry.sec_fetch.get(name) for name in _SEC_FETCH},
             "status": entry.status,
             "headers": list(entry.headers),
+            "lab_cookies": dict(entry.cookies),
         })
     return rows
 
 
-def _model(built: BuiltScenario, *, page: str, observed: list[dict], profile: str | Profile) -> tuple[Outcome, list[dict]]:
+def _model(built: BuiltScenario, *, lab, page: str, observed: list[dict], profile: str | Profile) -> tuple[Outcome, list[dict]]:
     """predict() for ``profile`` over the responses an engine received, and the requests it predicts; a
     cache sequence replays them through the kernel browser's spec cache (the browser adds I/O only, so
     over a replay it *is* the model)."""
     s = built.scenario
     if s.before:
-        return _replay(built, page=page, observed=observed, profile=profile)
+        return _replay(built, lab=lab, page=page, observed=observed, profile=profile)
     chain = [(r["url"], r["status"], r["headers"]) for r in observed]
-    out = predict(page=page, chain=chain, crossorigin=s.crossorigin, cookies=s.login,
-                  operation=s.operation, decodes=not s.broken, engine=profile, container=built.top_url)
-    return out, [_as_dict(h, page) for h in out.requests]
+    out = predict(page=page, chain=chain, crossorigin=s.crossorigin, cookies=_cookie_hosts(built, profile),
+                  operation=s.operation, decodes=_decodes(s, lab=lab, final=observed[-1], profile=profile), engine=profile,
+                  container=built.top_url, body=lab_answer(lab, observed[-1]).body)
+    return out, [_as_dict(h, built) for h in out.requests]
 
 
-def _replay(built: BuiltScenario, *, page: str, observed: list[dict], profile: str | Profile) -> tuple[Outcome, list[dict]]:
+def _cookie_hosts(built: BuiltScenario, profile: str | Profile) -> frozenset[str]:
+    """The hosts the browser holds cookies for: the login's (cookies ignore ports), or none; the lab's
+    login sends ``Secure`` with ``SameSite=None``, which the engine may not keep from http."""
+    if not built.login_url:
+        return frozenset()
+    if built.scenario.samesite == "None" and not secure_for_cookies(built.login_url, profile=profile):
+        return frozenset()
+    return frozenset({urlsplit(built.login_url).hostname})
+
+
+def lab_answer(lab, logged: dict):
+    """What the lab answered a logged request, body included, computed again (no socket, no log)."""
+    parts = urlsplit(logged["url"])
+    headers = [("Cookie", "; ".join(f"{k}={v}" for k, v in logged.get("lab_cookies", {}).items()))]
+    headers = (headers if logged.get("lab_cookies") else []) + ([("Origin", logged["origin"])] if logged.get("origin") else [])
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    return answer(LabRequest("GET", target, headers=tuple(headers)), lab_origins=lab.origin_names)
+
+
+def _decodes(s: LabScenario, *, lab, final: dict, profile: str | Profile) -> bool:
+    """Whether the final response's body makes a loaded image for ``profile``, decided by the model
+    from the bytes the lab sent (cors_lab.spec.images.image_loads: the format sniffed, the size
+    known; no pixel decoded). A scenario that says it is broken must agree for Chromium's profile
+    (the authors' expectations were measured there; other engines decode some bodies otherwise)."""
+    if final["status"] in REDIRECT_STATUSES:
+        return True  # the fetch ended on a redirect (a network error): no body was ever an image
+    body = lab_answer(lab, final).body
+    loads = image_loads(body, HeaderList(final["headers"]).get("Content-Type") or "", profile=profile)
+    if s.broken is not None and s.broken == loads and get_profile(profile).name == DEFAULT_PROFILE:
+        raise ValueError(f"the scenario says broken={s.broken}, but the model finds its body "
+                         f"{'loads' if loads else 'does not load'}")
+    return loads
+
+
+def _replay(built: BuiltScenario, *, lab, page: str, observed: list[dict], profile: str | Profile) -> tuple[Outcome, list[dict]]:
     s = built.scenario
     queue = list(observed)
-    body = get_asset(s.asset).body
 
     def transport(url, headers, timeout):
+        if url == built.login_url:
+            ans = lab_answer(lab, {"url": url})
+            return RawResponse(ans.status, tuple(ans.headers.items()), ans.body)
         if not queue:
             raise TransportError("no recorded response left (the engine did not request this)")
         r = queue.pop(0)
-        return RawResponse(r["status"], tuple(r["headers"]), body)
+        return RawResponse(r["status"], tuple(r["headers"]), lab_answer(lab, r).body)
 
     b = Browser(page, transport=transport, engine=profile, container=built.top_url)
+    if built.login_url:
+        b.login(built.login_url)
     loads = [b.load_image(built.url, crossorigin=co) for co in s.before]
     loads.append(b.load_image(built.url, crossorigin=s.crossorigin))
-    sent = [_as_dict(h.request, page) for load in loads for h in load.hops if not h.from_cache]
+    sent = [_as_dict(h.request, built) for load in loads for h in load.hops if not h.from_cache]
     return loads[-1].outcome(s.operation).with_engine("model"), sent
 
 
@@ -237,7 +287,7 @@ def run(
 
 
 def _run_one(s: LabScenario, *, lab, runner, engine, profile: str, tags: tuple[str, str]) -> Row:
-    row = Row(s, engine=engine.name if engine is not None else "", profile=profile, site=lab.site.origin)
+    row = Row(s, engine=engine.name if engine is not None else "", profile=profile, site=lab.site.origin, lab=lab)
     ktag, etag = tags
     # The kernel browser, browsing as the profile.
     built = s.build(lab, ktag)
@@ -249,7 +299,7 @@ def _run_one(s: LabScenario, *, lab, runner, engine, profile: str, tags: tuple[s
         kb.load_image(built.url, crossorigin=co)
     row.kernel = kb.load_image(built.url, crossorigin=s.crossorigin).outcome(s.operation)
     row.kernel_ms = (time.perf_counter() - t0) * 1000
-    row.kernel_requests = _requests(lab, tag=ktag, client="kernel", page_url=built.page_url)
+    row.kernel_requests = _requests(lab, tag=ktag, client="kernel", built=built)
     observed, chosen = row.kernel_requests, built
     # The engine.
     if runner is not None:
@@ -258,25 +308,26 @@ def _run_one(s: LabScenario, *, lab, runner, engine, profile: str, tags: tuple[s
         t0 = time.perf_counter()
         try:
             # The page is only an origin and a URL (the Referer's source), except a login page, whose
-            # loading sets the cookie: only that one is navigated to.
+            # loading sets the cookie: that one is visited first (or is the page itself).
+            login = built.login_url if built.login_url and built.login_url != built.page_url else None
             row.real = runner.run(trials, page_url=built.page_url, top_url=built.top_url,
-                                  navigate=built.login_url is not None)[-1]
+                                  navigate=built.login_url is not None, login_url=login)[-1]
         except Exception as err:  # an engine failure is reported per scenario, never hidden
             row.error = f"{engine.name} run failed: {type(err).__name__}: {err}"
         row.real_ms = (time.perf_counter() - t0) * 1000
-        row.real_requests = _requests(lab, tag=etag, client="browser", page_url=built.page_url)
+        row.real_requests = _requests(lab, tag=etag, client="browser", built=built)
         observed, chosen = row.real_requests, built
     # The model (and the standards' letter), over the responses the engine (or the kernel) received.
     t0 = time.perf_counter()
     try:
         if observed:
-            row.model, row.model_requests = _model(chosen, page=_page(chosen), observed=observed, profile=profile)
+            row.model, row.model_requests = _model(chosen, lab=lab, page=_page(chosen), observed=observed, profile=profile)
     except Exception as err:
         row.error = row.error or f"model could not run: {type(err).__name__}: {err}"
     row.model_ms = (time.perf_counter() - t0) * 1000
     if observed and row.model is not None:
         row.built = chosen
-        row.spec, row.spec_requests = _model(chosen, page=_page(chosen), observed=observed, profile="spec")
+        row.spec, row.spec_requests = _model(chosen, lab=lab, page=_page(chosen), observed=observed, profile="spec")
     if row.model is None and not row.error:
         row.error = "no request reached the server, so there is no response for the model"
     return row
@@ -293,7 +344,7 @@ def deviations_shown(row: Row) -> list[str]:
     shown = []
     for d in profile.deviations:
         without = replace(profile, deviations=tuple(x for x in profile.deviations if x is not d))
-        out, reqs = _model(row.built, page=page, observed=observed, profile=without)
+        out, reqs = _model(row.built, lab=row.lab, page=page, observed=observed, profile=without)
         if _verdict(out) != _verdict(row.model) or _requests_text(reqs) != _requests_text(row.model_requests):
             shown.append(d.name)
     return shown

@@ -7,6 +7,8 @@ deviations from them) live in cors_lab.spec. No I/O.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from .errors import UsageError
 from .outcome import Outcome
 from .spec import canvas
@@ -27,12 +29,13 @@ def predict(
     page: str,
     chain: list,
     crossorigin: str | None = None,
-    cookies: bool = False,
+    cookies: bool | Collection[str] = False,
     operation: str = "getImageData",
     decodes: bool = True,
     engine: str | None = None,
     browser: str | None = None,
     container: str | None = None,
+    body: bytes | None = None,
 ) -> Outcome:
     """Predict what a browser does when ``page`` loads the image behind ``chain`` and runs ``operation``.
 
@@ -40,15 +43,20 @@ def predict(
     chain: one ``(url, status, headers)`` per HTTP response, in order; a 3xx needs a Location that
         leads to the next entry; headers are (name, value) pairs, duplicates and raw whitespace kept.
     crossorigin: None = attribute absent; else the attribute's string value ("anonymous", "foo", ...).
-    cookies: the browser holds cookies for the image host(s) (changes only what is sent).
+    cookies: the browser holds cookies for the image host(s) (changes only what is sent): True for
+        every host, or the host names it holds cookies for (``{"127.0.0.1"}``: not for ``localhost``).
     operation: one of ``OPERATIONS``.
     decodes: the final response's body is a decodable image (False: a broken image).
     engine: the engine profile predicted for: "chromium" (the default), "firefox", "webkit" (each as
         measured: its deviations are cors_lab.spec.profiles.PROFILES[engine].deviations) or "spec"
         (the standards' letter). The outcome's messages are that engine's.
     browser: the older name of ``engine`` (still accepted; give one or the other).
-    container: with page="null" (a sandboxed srcdoc frame), the URL of the page the frame sits in:
-        the standard takes the Referer from it (None: unknown, or about:blank: no Referer).
+    container: with page="null" (a sandboxed srcdoc frame), the URL (or origin) of the top-level page
+        the frame sits in: it decides whether a request is cross-site for cookies
+        (`Sec-Fetch-Storage-Access`, and then `Origin`), and Firefox and WebKit take the Referer from
+        it. None: about:blank (an opaque top of its own).
+    body: the final response's first bytes, when known: Opaque Response Blocking sniffs them (an
+        HTML error page served as text/html is blocked); None: taken to be the image.
 
     Spec: https://html.spec.whatwg.org/multipage/images.html#update-the-image-data
     """
@@ -63,7 +71,8 @@ def predict(
     first_url = chain[0][0] if chain and isinstance(chain[0], (list, tuple)) and chain[0] else ""
     request = image_request(first_url, page_origin=origin, crossorigin=crossorigin, page_url=page_url,
                             container_url=container if origin.opaque else None)
-    fetched = fetch_image(request, list(chain), cookies_held=bool(cookies), profile=profile)
+    held = bool(cookies) if isinstance(cookies, bool) or cookies is None else frozenset(cookies)
+    fetched = fetch_image(request, list(chain), cookies_held=held, profile=profile, body=body)
 
     return outcome_of(fetched, decodes=decodes, operation=operation, page=origin.serialize(),
                       url=first_url, crossorigin=crossorigin, engine="model", profile=profile)

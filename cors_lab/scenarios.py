@@ -36,11 +36,18 @@ class LabScenario:
 
     target: the lab origin serving the final image ("site", "cdn", "other").
     via: lab origins the request is redirected through first, in order.
-    knobs: the final response's knobs; hop_knobs: every redirecting hop's knobs.
-    page: "site" (the lab's page origin) or "null" (an opaque-origin sandboxed page).
+    knobs: the final response's knobs; hop_knobs: every redirecting hop's knobs; per_hop: one knob
+        tuple per redirecting hop instead (its own ACAO, its own ``status``), when given.
+    page: the lab origin whose page loads the image ("site", "cdn", "other"), or "null": an
+        opaque-origin page, a sandboxed srcdoc frame inside ``top``.
+    top: for an opaque-origin page, the lab origin of the top-level page holding its frame (default
+        "site"; None: about:blank, a top-level page with an opaque origin of its own).
     before: crossorigin values of earlier loads of the same URL in the same browser (cache lessons).
-    login: the browser holds the lab's login cookie (set by a top-level visit to /login).
-    broken: the body is known not to decode (the model is told so: it does no decoding).
+    login: the browser holds the lab's login cookie (set by a top-level visit to site's /login
+        before the page opens), sent with this SameSite attribute (``samesite``).
+    broken: the body does not make a loaded image (the author's expectation: the model decides
+        it from the bytes the lab sends, and conformance fails a scenario whose expectation it
+        contradicts); None: no expectation (random scenarios).
     """
 
     id: str
@@ -52,33 +59,44 @@ class LabScenario:
     hop_knobs: tuple[tuple[str, object], ...] = ()
     status: int = 302
     page: str = "site"
+    top: str | None = "site"
     before: tuple[str | None, ...] = ()
     login: bool = False
-    broken: bool = False
+    samesite: str = "Lax"
+    per_hop: tuple[tuple[tuple[str, object], ...], ...] = ()
+    broken: bool | None = False  # None: decided from the bytes
     asset: str = "picture.png"
     source: str = ""  # where the case comes from (WPT file, MDN, DESIGN.md measurement)
     tags: tuple[str, ...] = field(default=(), compare=False)
 
     def build(self, lab, tag: str) -> "BuiltScenario":
         """URLs on a running lab; ``tag`` makes them unique (a nonce) so logs and caches stay apart."""
-        fill = _filler(lab)
+        fill = _filler(lab, self.page if self.page != "null" else self.top or "site")
         knobs = {k: fill(v) for k, v in self.knobs}
         knobs["nonce"] = tag
-        if self.via:
-            hops = [lab[label] for label in self.via] + [lab[self.target]]
-            hop_knobs = {k: fill(v) for k, v in self.hop_knobs}
-            url = lab.chain(hops, self.asset, status=self.status, hop_knobs=hop_knobs or None, **knobs)
-        else:
-            url = lab[self.target].url(self.asset, **knobs)
+        url = lab[self.target].url(self.asset, **knobs)
+        # Each redirecting hop, last first, leads to the URL after it (as lab.chain does, but the
+        # final response may have a status of its own, and each hop its own knobs).
+        per_hop = self.per_hop or (self.hop_knobs,) * len(self.via)
+        for label, extra in reversed(list(zip(self.via, per_hop))):
+            url = lab[label].url(self.asset, **{"status": self.status, **{k: fill(v) for k, v in extra}, "to": url})
         # Every URL carries the tag, the page's and the login page's too: no two scenarios share a URL,
-        # so one browser context can run them all without one meeting another's cache entries.
+        # so one browser context can run them all without one meeting another's cache entries. The
+        # page (and an opaque page's top) is a picture on its origin: only its origin and URL matter
+        # (the Referer quotes the URL; conformance compares it as "the page's URL").
         page_nonce = f"page{tag[:-1]}p"
-        login_url = lab.site.login_url("alice", nonce=page_nonce) if self.login else None
-        page_url = login_url or lab.site.url("picture.png", nonce=page_nonce)
-        # An opaque-origin page is a sandboxed srcdoc frame inside a page of the lab's site (as inside
-        # JupyterLab's page), not inside about:blank: see cors_lab.engines.base.EngineContext.open.
-        top_url = lab.site.url("picture.png", nonce=f"top{tag[:-1]}p") if self.page == "null" else None
-        return BuiltScenario(self, url, "null" if self.page == "null" else page_url, login_url, top_url)
+        login_url = lab.site.login_url("alice", nonce=page_nonce, samesite=self.samesite) if self.login else None
+        if self.page == "null":
+            # A sandboxed srcdoc frame inside a top page (by default the lab's site, as inside
+            # JupyterLab's page), or inside about:blank (top None): see EngineContext.open.
+            page_url = "null"
+            top_url = lab[self.top].url("picture.png", nonce=f"top{tag[:-1]}p") if self.top else None
+        else:
+            # A login on the page's own origin is the page itself (one navigation fewer).
+            own = self.login and self.page == "site"
+            page_url = login_url if own else lab[self.page].url("picture.png", nonce=page_nonce)
+            top_url = None
+        return BuiltScenario(self, url, page_url, login_url, top_url)
 
 
 @dataclass(frozen=True)
@@ -86,8 +104,8 @@ class BuiltScenario:
     scenario: LabScenario
     url: str
     page_url: str  # "null" = opaque-origin page
-    login_url: str | None
-    top_url: str | None = None  # the page around an opaque-origin page's sandboxed frame
+    login_url: str | None  # visited as a top-level page before the page opens (or the page itself)
+    top_url: str | None = None  # the top-level page holding an opaque page's frame (None: about:blank)
 
     def urls(self) -> list[str]:
         """Every URL this scenario can load: the image (a redirect chain encodes its later hops in it),
@@ -95,14 +113,18 @@ class BuiltScenario:
         return [u for u in (self.url, self.page_url, self.login_url, self.top_url) if u and u != "null"]
 
 
-def _filler(lab):
-    page, cdn = lab.site.origin, lab.cdn.origin
+def _filler(lab, label: str = "site"):
+    """Fills "{page}" (the page's origin; an opaque page's top, or site), "{PAGE}" (upper case),
+    "{cdn}" and "{wrong}" (another lab origin than the page's) into knob values."""
+    page, cdn = lab[label].origin, lab.cdn.origin
+    wrong = lab.site.origin if label != "site" else cdn
 
     def fill(value):
         if isinstance(value, list):
             return [fill(v) for v in value]
         if isinstance(value, str):
-            return value.replace("{page}", page).replace("{PAGE}", page.upper()).replace("{cdn}", cdn)
+            return (value.replace("{page}", page).replace("{PAGE}", page.upper()).replace("{cdn}", cdn)
+                    .replace("{wrong}", wrong))
         return value
 
     return fill
@@ -233,6 +255,7 @@ def matrix() -> list[LabScenario]:
         LabScenario("wpt/crossorigin-invalid-value-is-anonymous", "cdn", "bogus", knobs=_acao("star"),
                     source="html/dom/reflection-embedded.html (crossOrigin invalidVal: anonymous)"),
     ]
+    out += _random_tester_classes()
     ids = [s.id for s in out]
     assert len(ids) == len(set(ids)), "scenario ids must be unique"
     return out
@@ -251,3 +274,106 @@ def representative() -> list[LabScenario]:
         return True
 
     return [s for s in matrix() if keep(s)]
+
+
+# What Chromium 156's decoders need before an <img> knows the lab picture's size (measured by
+# tools/measure_truncation.py; cors_lab.spec.images.SIZE_RULES): the picture cut one byte shorter
+# fires error, cut to this many bytes fires load.
+SIZE_KNOWN_AT = {"picture.png": 41, "picture.gif": 46, "picture.jpg": 623, "picture.webp": 30, "picture.avif": 267,
+                 "picture.bmp": 54, "picture.ico": 22}
+
+
+def _random_tester_classes() -> list[LabScenario]:
+    """9. One scenario (or a few) per class of disagreement the random tester found (issue 13), so
+    none comes back: each was decided against Chromium 156 and the standard first."""
+    issue = "issue 13 (random differential tester), measured in Chromium 156; "
+    out = [
+        # Referrer Policy, determine request's referrer, run again by main fetch for each redirect
+        # from the referrer the previous hop left: after a cross-origin hop only the origin is left.
+        LabScenario("referrer/cross-origin-redirect-back-to-page-origin", "site", None, via=("other",),
+                    source=issue + "https://w3c.github.io/webappsec-referrer-policy/#determine-requests-referrer"),
+        LabScenario("referrer/same-origin-redirect-keeps-page-url", "site", None, via=("site",),
+                    source=issue + "https://w3c.github.io/webappsec-referrer-policy/#determine-requests-referrer"),
+        # The kernel jar keeps Secure cookies for potentially trustworthy http origins (RFC 6265bis).
+        LabScenario("cookies/samesite-none-secure/cdn", "cdn", None, login=True, samesite="None", asset="secret.png",
+                    source=issue + "https://httpwg.org/http-extensions/draft-ietf-httpbis-rfc6265bis.html#name-the-cookie-header"),
+        # RFC 6265bis: a redirect through another site makes the request cross-site for cookies.
+        LabScenario("cookies/lax-after-cross-site-redirect", "cdn", None, via=("other",), login=True, asset="secret.png",
+                    source=issue + "https://httpwg.org/http-extensions/draft-ietf-httpbis-rfc6265bis.html"
+                                   "#name-same-site-and-cross-site-req"),
+        LabScenario("cookies/samesite-strict/cdn", "cdn", "use-credentials", knobs=(("acao", "{page}"), ("acac", True)),
+                    login=True, samesite="Strict", asset="secret.png", source=issue + "RFC 6265bis same-site requests"),
+        # texImage2D: an opaque response that does not decode is checked for taint first.
+        LabScenario("op=texImage2D/opaque-not-decoded", "cdn", None, "texImage2D", knobs=(("truncate", 12),), broken=True,
+                    source=issue + "WebGLRenderingContextBase::ValidateHTMLImageElement (taint before decodability)"),
+        # The HTTP cache: a load cancelled by its failed CORS check leaves no entry.
+        LabScenario("cache/cors-failure-then-plain", "cdn", None, knobs=(("cache", "max-age=3600"),),
+                    before=("anonymous",), source=issue + "a cancelled load's cache entry is never finished",
+                    tags=("cache",)),
+        # ... unless Chromium read the whole body first, sniffing its MIME type (a small body
+        # served as text/plain: stored; a bigger one, or with nosniff, not).
+        *[LabScenario(f"cache/cors-failure-then-again/{asset}/ctype={ctype}{'/nosniff' if nosniff else ''}", "cdn",
+                      "anonymous", knobs=(("ctype", ctype),) + ((("nosniff", True),) if nosniff else ()),
+                      before=("anonymous",), asset=asset, tags=("cache",),
+                      source=issue + "Chromium sniffs text/plain before its CORS check (net::kMaxBytesToSniff)")
+          for asset, ctype, nosniff in (("picture.png", "text/plain", False), ("picture.jpg", "text/plain", False), ("picture.bmp", "", False),
+                                        ("picture.svg", "application/msword", False),
+                                        ("picture.png", "text/plain", True), ("picture.png", "image/png", False))],
+        # Content types: raster images are sniffed whatever XML type is claimed; SVG never is.
+        LabScenario("ctype/png-as-text-xml", "cdn", None, knobs=(("ctype", "text/xml"),),
+                    source=issue + "https://mimesniff.spec.whatwg.org/#rules-for-sniffing-images-specifically"),
+        LabScenario("ctype/png-as-application-xml", "site", None, knobs=(("ctype", "application/xml"),),
+                    source=issue + "https://mimesniff.spec.whatwg.org/#rules-for-sniffing-images-specifically"),
+        LabScenario("ctype/svg-without-content-type", "site", None, knobs=(("ctype", ""),), asset="picture.svg",
+                    broken=True, source=issue + "SVG has no row in the image type pattern table"),
+        LabScenario("ctype/png-without-content-type", "cdn", None, knobs=(("ctype", ""),),
+                    source=issue + "https://mimesniff.spec.whatwg.org/#rules-for-sniffing-images-specifically"),
+        # Engines differ (tools/measure_orb.py): Firefox sniffs a PNG served as image/svg+xml;
+        # WebKitGTK shows nothing served as a video type, even from the page's own origin.
+        LabScenario("ctype/png-as-image-svg+xml", "site", None, knobs=(("ctype", "image/svg+xml"),), broken=True,
+                    source=issue + "https://mimesniff.spec.whatwg.org/#rules-for-sniffing-images-specifically"),
+        LabScenario("ctype/png-as-video-mp4", "site", None, knobs=(("ctype", "video/mp4"),),
+                    source="tools/measure_orb.py (WebKitGTK 2.50: error)"),
+    ]
+    # Storage Access Headers: an opaque-origin frame whose image is same-site with its top page
+    # sends Origin: null and Sec-Fetch-Storage-Access: inactive; cross-site: "none", no Origin.
+    for top, target, co in itertools.product(("site", "other"), ("site", "other"), (None, "use-credentials")):
+        knobs = (("acao", "null"), ("acac", True)) if co else ()
+        out.append(LabScenario(f"opaque-page/top={top}/{target}/co={co!r}", target, co, knobs=knobs, page="null", top=top,
+                               source=issue + "https://privacycg.github.io/storage-access-headers/#origin-header-integration",
+                               tags=("opaque",)))
+    # Chromium decides that Origin on the first request and keeps it across redirects (measured).
+    for via, target in ((("site",), "other"), (("other",), "site")):
+        out.append(LabScenario(f"opaque-page/top=site/{via[0]}>{target}", target, None, via=via, page="null", top="site",
+                               source=issue + "Chromium keeps the first request's Origin header across redirects",
+                               tags=("opaque",)))
+    # Opaque Response Blocking: a no-cors cross-origin response of a type that is never an image.
+    orb = issue + "https://github.com/whatwg/fetch/pull/1755, WPT fetch/orb/tentative"
+    for ctype, nosniff, co, target in (
+        ("application/pdf", False, None, "cdn"), ("application/zip", False, None, "other"), ("text/csv", False, None, "cdn"),
+        ("text/html", True, None, "cdn"), ("application/json", True, None, "other"), ("text/plain", True, None, "cdn"),
+        ("text/html", False, None, "cdn"), ("application/pdf", False, None, "site"),
+        ("application/pdf", False, "anonymous", "cdn"), ("text/html", True, "anonymous", "other"),
+        ("audio/mpeg", False, None, "cdn"),
+    ):
+        # The body is the lab's PNG in each (broken=False): a blocked load is a network error.
+        knobs = (("ctype", ctype),) + ((("nosniff", True),) if nosniff else ()) + ((("acao", "*"),) if co else ())
+        out.append(LabScenario(f"orb/{ctype}{'/nosniff' if nosniff else ''}/co={co!r}/{target}", target, co,
+                               knobs=knobs, source=orb, tags=("orb",)))
+    out += [
+        # An HTML error page served as text/html: CORB's confirmation sniff blocks it, so texImage2D
+        # meets a network error (INVALID_VALUE), not an opaque response (SecurityError).
+        LabScenario("orb/html-error-page/texImage2D", "cdn", None, "texImage2D", knobs=(("status", 404), ("errorpage", True)),
+                    broken=True, source=orb + "; CORB's sniffing, kept by Chromium's ORB v0.1", tags=("orb",)),
+        # Chromium runs ORB only for a response cross-origin with the page, whatever the tainting.
+        LabScenario("orb/redirect-back-to-page-origin/text/csv", "site", None, knobs=(("ctype", "text/csv"),),
+                    via=("other",), source=orb + "; measured: not blocked", tags=("orb",)),
+    ]
+    # Decoding a truncated picture: one byte short of what the decoder needs to know the size
+    # fires error; that many bytes fire load.
+    for asset, n in SIZE_KNOWN_AT.items():
+        for cut, broken in ((n - 1, True), (n, False)):
+            out.append(LabScenario(f"truncated/{asset}/{cut}", "cdn", "anonymous", knobs=(("acao", "*"), ("truncate", cut)),
+                                   asset=asset, broken=broken, source=issue + "tools/measure_truncation.py",
+                                   tags=("body",)))
+    return out

@@ -14,7 +14,7 @@ from hostile_corpus import HostileServer
 
 from cors_lab import browser as browser_module
 from cors_lab import predict
-from cors_lab.assets import ASSET_NAMES, expected_pixels
+from cors_lab.assets import ASSET_NAMES, expected_pixels, get_asset
 from cors_lab.browser import Browser, RawResponse, TransportError
 from cors_lab.errors import DecodeError, UsageError
 from cors_lab.servers import Lab, Request
@@ -203,6 +203,7 @@ def test_revalidation_is_stored_like_any_answer(lab, browser):
     # that only for a request that was conditional before the cache saw it): the 304 freshens.
     url = lab.cdn.url("picture.png", acao="*", cache="max-age=0", nonce=True)
     browser.load_image(url, crossorigin="anonymous")
+    browser.new_page()  # else the page's list of available images shows it again, with no request
     again = browser.load_image(url, crossorigin="anonymous")
     assert again.hops[0].validated and "Freshened the stored response" in again.hops[0].cache_why
     assert len(browser.cache) == 1
@@ -373,3 +374,68 @@ def test_a_watchdog_that_fires_after_the_answer_still_reports_the_timeout():
     finally:
         a.close()
         b.close()
+
+
+# --- Classes the random tester found (issue 13) -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "host, sent",
+    [
+        pytest.param("127.0.0.1", True, id="secure-cookie-on-loopback-ip-sent"),
+        pytest.param("localhost", True, id="secure-cookie-on-localhost-sent"),
+        pytest.param("example.test", False, id="secure-cookie-on-plain-http-not-sent"),
+    ],
+)
+def test_secure_cookies_go_to_potentially_trustworthy_http(host, sent):
+    # RFC 6265bis: a Secure cookie needs a "secure" scheme "as defined by the user agent"; Chromium
+    # counts every potentially trustworthy origin (measured: SameSite=None; Secure on the lab).
+    t = fake([RawResponse(200, (("Set-Cookie", "cors_lab_user=ada; Path=/; SameSite=None; Secure"),), b"ok\n"),
+              RawResponse(200, (("Content-Type", "text/html"),), b"<p>not an image</p>")])
+    b = Browser(f"http://{host}:8000", transport=t)
+    b.login(f"http://{host}:8000/login?user=ada")
+    b.load_image(f"http://{host}:8001/x.png")
+    (_, image_headers) = t.calls[1]
+    assert (("Cookie", "cors_lab_user=ada") in image_headers) is sent
+
+
+def test_a_load_failing_cors_leaves_nothing_in_the_cache():
+    # Chromium 156: an anonymous load that fails its CORS check is cancelled, its cache entry
+    # never finished; the plain load after it asks the network again (two requests).
+    png = get_asset("picture.png")
+    answer = RawResponse(200, (("Content-Type", "image/png"), ("Cache-Control", "max-age=3600")), png.body)
+    t = fake([answer, answer, answer])
+    b = Browser("http://a.test", transport=t)
+    assert b.load_image("http://b.test/x.png", crossorigin="anonymous").event == "error"
+    assert b.load_image("http://b.test/x.png").event == "load"
+    assert len(t.calls) == 2
+    assert b.load_image("http://b.test/x.png").event == "load"
+    assert len(t.calls) == 2  # the plain load's answer was stored and is reused
+
+
+def test_an_opaque_frame_in_a_top_page_sends_origin_null_to_its_site():
+    t = fake([RawResponse(200, (("Content-Type", "text/html"),), b"<p>no</p>")])
+    Browser("null", container="http://127.0.0.1:8000/page", transport=t).load_image("http://127.0.0.1:8001/x.png")
+    (_, headers), = t.calls
+    assert ("Origin", "null") in headers and ("Sec-Fetch-Storage-Access", "inactive") in headers
+
+
+def test_a_picture_loaded_before_comes_from_the_page_s_list_of_available_images(lab):
+    """HTML's list of available images: the same URL and crossorigin mode again in one page makes no
+    request, even with Cache-Control: no-store; another mode, or a new page, asks the server."""
+    url = lab.cdn.url("picture.png", acao="*", cache="no-store", nonce=True)
+    b = Browser(lab.site)
+    first = b.load_image(url)
+    again = b.load_image(url)
+    assert again.event == "load" and again.hops == [] and "list of available images" in again.reason
+    assert b.load_image(url, crossorigin="anonymous").hops  # another mode: another key
+    b.new_page()
+    assert b.load_image(url).hops and first.hops
+
+
+@pytest.mark.parametrize("profile, requests", [("chromium", 2), ("webkit", 2), ("firefox", 1), ("spec", 2)])
+def test_a_failed_load_is_fetched_again_except_in_firefox(lab, profile, requests):
+    url = lab.cdn.url("picture.png", nonce=True)  # no ACAO: the CORS check fails
+    b = Browser(lab.site, engine=profile)
+    loads = [b.load_image(url, crossorigin="anonymous") for _ in range(2)]
+    assert [x.event for x in loads] == ["error", "error"] and sum(len(x.hops) for x in loads) == requests

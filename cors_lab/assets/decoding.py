@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import DecodeError, UsageError
 from ..spec import images as spec_images
+from ..spec.profiles import DEFAULT_PROFILE, Profile, get_profile
 from . import svgbounds
 from .dimensions import header_size, looks_truncated
 from .pictures import is_lab_picture
@@ -68,6 +69,7 @@ def decode_image(
     max_pixels: int = 16_000_000,
     partial: bool = False,
     timeout: float = DECODE_TIMEOUT,
+    profile: str | Profile = DEFAULT_PROFILE,
 ) -> DecodedImage:
     """Decode image bytes to RGBA as a browser's ``<img>`` would, or raise ``DecodeError``.
 
@@ -97,13 +99,15 @@ def decode_image(
     if not data or is_lab_picture(data):
         # The lab's own pictures (or what is left of one after the truncate knob) are known to be
         # small: decoding them here keeps the common case fast.
-        return decode_bytes(data, content_type=content_type, max_pixels=max_pixels, partial=partial)
+        return decode_bytes(data, content_type=content_type, max_pixels=max_pixels, partial=partial, profile=profile)
     from . import sandbox
 
-    return sandbox.decode(data, content_type=content_type, max_pixels=max_pixels, partial=partial, timeout=timeout)
+    return sandbox.decode(data, content_type=content_type, max_pixels=max_pixels, partial=partial, timeout=timeout,
+                          profile=get_profile(profile).name)
 
 
-def decode_bytes(data: bytes, *, content_type: str | None, max_pixels: int, partial: bool) -> DecodedImage:
+def decode_bytes(data: bytes, *, content_type: str | None, max_pixels: int, partial: bool,
+                 profile: str | Profile = DEFAULT_PROFILE) -> DecodedImage:
     """``decode_image`` in this very process, with no time or memory limit but the pixel limit.
 
     For bytes known to be harmless, and for the worker process (sandbox.py), which runs it.
@@ -116,10 +120,10 @@ def decode_bytes(data: bytes, *, content_type: str | None, max_pixels: int, part
             "Fix: check the URL and the status (a 204, a HEAD request or an empty file give no body).",
             kind="empty",
         )
-    fmt = spec_images.sniff_image_format(data, content_type)
+    fmt = spec_images.sniff_image_format(data, content_type, profile=profile)
     if fmt == "svg":
         return _decode_svg(data, limit)
-    return _decode_raster(data, fmt, limit, partial=partial)
+    return _decode_raster(data, fmt, limit, partial=partial, profile=profile)
 
 
 # --- raster decoding ------------------------------------------------------------------------
@@ -152,12 +156,15 @@ def _partial(data: bytes, fmt: str, size: tuple[int, int]) -> DecodedImage:
     return DecodedImage(width, height, fmt, bytes(width * height * 4), complete=False)
 
 
-def _decode_raster(data: bytes, fmt: str, limit: int, *, partial: bool = False) -> DecodedImage:
+def _decode_raster(data: bytes, fmt: str, limit: int, *, partial: bool = False,
+                   profile: str | Profile = DEFAULT_PROFILE) -> DecodedImage:
     name = _NAMES[fmt]
     size = header_size(data, fmt)
     # HTML's update the image data: without its dimensions the image is broken (the <img> fires
-    # error); with them it loads, however much of the rest arrived.
-    if spec_images.image_state_when_fetched(dimensions_known=size is not None) == "broken":
+    # error); with them it loads, however much of the rest arrived. Whether they are known is
+    # Chromium's decoder's rule (spec_images.size_known, measured), not just a readable header.
+    known = size is not None and spec_images.size_known(fmt, data, profile=profile)
+    if spec_images.image_state_when_fetched(dimensions_known=known) == "broken":
         if looks_truncated(data, fmt):
             raise _truncated(name)
         raise DecodeError(

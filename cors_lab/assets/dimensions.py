@@ -58,6 +58,8 @@ def _gif_size(data: bytes) -> tuple[int, int]:
                 pos += data[pos] + 1
             pos += 1
         elif block == 0x2C:  # image descriptor: left, top, width, height
+            if pos + 9 > len(data):
+                break  # not all here yet: the logical screen's size (what WebKit goes by)
             left, top, w, h = struct.unpack_from("<HHHH", data, pos + 1)
             return max(width, left + w), max(height, top + h)
         else:
@@ -132,8 +134,10 @@ def _ico_size(data: bytes) -> tuple[int, int] | None:
         # header is read from the data itself: decoders (Pillow among them) read an entry from its
         # offset whatever the directory's size field says, so a size of 0 must not hide it.
         embedded = data[offset : offset + 64]
-        if embedded.startswith(b"\x89PNG\r\n\x1a\n") and embedded[12:16] == b"IHDR":
-            candidates.append(struct.unpack_from(">II", embedded, 16))
+        if embedded.startswith(b"\x89PNG\r\n\x1a\n"):
+            # An embedded PNG not yet through its IHDR: the directory's size is all there is.
+            if embedded[12:16] == b"IHDR" and len(embedded) >= 24:
+                candidates.append(struct.unpack_from(">II", embedded, 16))
         elif len(embedded) >= 16:
             dib = _dib_size(data, offset, halve_height=True)
             if dib:
@@ -206,9 +210,10 @@ def looks_truncated(data: bytes, fmt: str) -> bool:
                     return True
             return len(data) < 6 + 16 * _u16le(data, 4)
         if fmt == "avif":
-            pos = 0
+            pos, kinds = 0, set()
             while pos + 8 <= len(data):
-                size = struct.unpack_from(">I", data, pos)[0]
+                size, kind = struct.unpack_from(">I4s", data, pos)
+                kinds.add(kind)
                 if size == 1:
                     size = struct.unpack_from(">Q", data, pos + 8)[0]
                 elif size == 0:
@@ -216,7 +221,8 @@ def looks_truncated(data: bytes, fmt: str) -> bool:
                 if size < 8:
                     return False
                 pos += size
-            return pos > len(data)
+            # A box that ends past the data, a box header cut short, or no 'mdat' (the pixels) yet.
+            return pos != len(data) or b"mdat" not in kinds
     except (struct.error, IndexError):
         return True
     return False

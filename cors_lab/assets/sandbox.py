@@ -166,11 +166,13 @@ def shutdown() -> None:
 atexit.register(shutdown)
 
 
-def decode(data: bytes, *, content_type: str | None, max_pixels: int, partial: bool, timeout: float):
+def decode(data: bytes, *, content_type: str | None, max_pixels: int, partial: bool, timeout: float,
+           profile: str = "chromium"):
     """decoding.decode_bytes in a child process with MEMORY_BUDGET and ``timeout``; a DecodedImage."""
     from .decoding import DecodedImage, decode_bytes
 
-    options = {"content_type": content_type, "max_pixels": max_pixels, "partial": partial, "memory": MEMORY_BUDGET}
+    options = {"content_type": content_type, "max_pixels": max_pixels, "partial": partial, "memory": MEMORY_BUDGET,
+               "profile": profile}
     if _worker.unavailable is None and not hasattr(os, "fork"):
         _worker.unavailable = "this system cannot fork processes"
     if _worker.unavailable is None:
@@ -183,7 +185,7 @@ def decode(data: bytes, *, content_type: str | None, max_pixels: int, partial: b
             _worker.warned = True  # type: ignore[attr-defined]
             warnings.warn(f"cors-lab decodes images in the kernel itself ({_worker.unavailable}): an image that"
                           " needs too much memory can stop the kernel.", RuntimeWarning, stacklevel=3)
-        return decode_bytes(data, content_type=content_type, max_pixels=max_pixels, partial=partial)
+        return decode_bytes(data, content_type=content_type, max_pixels=max_pixels, partial=partial, profile=profile)
     for category, message in header.get("warnings", ()):
         warnings.warn(message, _warning_class(category), stacklevel=3)
     status = header["status"]
@@ -283,7 +285,7 @@ def _child(data: bytes, request: dict, out: int) -> None:
         warnings.simplefilter("always")
         try:
             image = decode_bytes(data, content_type=request["content_type"], max_pixels=int(request["max_pixels"]),
-                                 partial=bool(request["partial"]))
+                                 partial=bool(request["partial"]), profile=str(request.get("profile", "chromium")))
             header = {"status": "ok", "width": image.width, "height": image.height, "format": image.format,
                       "complete": image.complete}
             payload = image.rgba

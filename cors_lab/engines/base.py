@@ -237,6 +237,18 @@ class EngineContext(abc.ABC):
         t2 = time.perf_counter()
         return {"navigate_ms": (t1 - t0) * 1000, "inject_ms": (t2 - t1) * 1000}
 
+    def visit(self, url: str) -> float:
+        """Load ``url`` as a top-level page in the tab (a login page that sets a cookie), before the
+        page a trial runs on is opened; returns its ms. The next `open` navigates on from it."""
+        t0 = time.perf_counter()
+        host = urlsplit(url).hostname
+        if host:
+            self.hosts.add(host)
+        self._goto(url, timeout_ms=self.engine.timeout_ms + GRACE_MS)
+        self._has_trial, self._rename, self._renames = False, None, 0
+        self.on_blank, self.document, self.ready_on = False, url, None
+        return (time.perf_counter() - t0) * 1000
+
     def _with_rename(self, payload: dict[str, Any]) -> dict[str, Any]:
         if self._rename:
             payload["url"], self._rename = self._rename, None
@@ -337,17 +349,26 @@ class ScenarioRunner:
         return ctx, (time.perf_counter() - t0) * 1000
 
     def run(self, trials: Iterable[Trial | Mapping[str, Any]], *, page_url: str, top_url: str | None = None,
-            fresh: bool = False, navigate: bool = True) -> list[Outcome]:
+            fresh: bool = False, navigate: bool = True, login_url: str | None = None) -> list[Outcome]:
         """One scenario: its trials in order, isolated from the scenarios before.
 
         ``navigate`` True loads ``page_url`` (or ``top_url``) for every trial; False reuses the
         current document when it has that origin, renamed to the page's URL (see `EngineContext.open`):
         what a page that only has to *be* on an origin needs, several times cheaper. A page whose
-        loading matters (a login page setting a cookie) needs ``navigate`` True.
+        loading matters (a login page setting a cookie) needs ``navigate`` True. ``login_url`` is
+        visited first, as a top-level page (its cookie is then held for the page that opens next).
+        An opaque page inside about:blank (``top_url`` None) needs a tab that never navigated: it
+        gets a fresh context, and cannot follow a login (give a ``top_url``).
         """
         items = [as_trial(t) for t in trials]
+        blank_top = page_url == "null" and top_url is None
+        if blank_top and login_url:
+            raise UsageError("An opaque page inside about:blank cannot follow a login visit (the tab would have "
+                             "navigated): give top_url, a page of the lab around the sandboxed frame.")
         t_start = time.perf_counter()
-        ctx, isolation_ms = self._context(fresh=fresh)
+        ctx, isolation_ms = self._context(fresh=fresh or blank_top)
+        if login_url:
+            isolation_ms += ctx.visit(login_url)
         out = []
         for i, trial in enumerate(items):
             t0 = t_start if i == 0 else time.perf_counter()

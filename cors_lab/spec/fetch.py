@@ -14,6 +14,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from ..errors import UsageError
 from .headers import HeaderList
 from .profiles import ACCEPT, DEFAULT_PROFILE, Profile, get_profile
+from .orb import opaque_response_safelist_check
 from .origins import (
     Origin,
     ParsedURL,
@@ -106,12 +107,25 @@ class Request:
     redirect_count: int = 0
     initiator_page: str | None = None  # the page URL, for Referer (None: only the origin is known)
     # For an opaque-origin page that is an iframe srcdoc document: the URL of the page it sits in (its
-    # "container document", the Referer's source). None: no container known, or one without a URL.
+    # "container document", the Referer's source, and the top-level page). None: no container known,
+    # or one without a URL (about:blank).
     container_url: str | None = None
+    # "client" until main fetch determines it, then a URL or "no-referrer".
+    referrer: str = "client"
+    # The storage access status of the first request, whose Origin header an engine with the
+    # "origin-kept-across-redirects" deviation keeps.
+    initial_storage_access: str | None = None
 
     @property
     def current_url(self) -> str:
         return self.url_list[-1]
+
+    @property
+    def top_level(self) -> Origin:
+        """The client's top-level origin. Spec: https://html.spec.whatwg.org/multipage/webappapis.html#concept-environment-top-level-origin"""
+        if self.container_url is None:
+            return self.origin
+        return origin_of(self.container_url)
 
 
 def image_request(url: str, *, page_origin: Origin, crossorigin: str | None, page_url: str | None = None,
@@ -119,13 +133,37 @@ def image_request(url: str, *, page_origin: Origin, crossorigin: str | None, pag
     """The request an ``<img>`` with this crossorigin attribute makes.
 
     ``container_url``: for an opaque-origin page (a sandboxed ``srcdoc`` frame), the URL of the page
-    around it. Spec: https://html.spec.whatwg.org/multipage/urls-and-fetching.html#create-a-potential-cors-request
+    around it, the top-level page. Spec: https://html.spec.whatwg.org/multipage/urls-and-fetching.html#create-a-potential-cors-request
     """
     mode, credentials_mode = POTENTIAL_CORS_REQUEST[cors_settings_state(crossorigin)]
     parse_url(url)  # fail early, with the fix, on a URL that cannot be parsed
     if container_url is not None:
         parse_url(container_url)
     return Request([url], page_origin, mode, credentials_mode, initiator_page=page_url, container_url=container_url)
+
+
+def available_image_key(url: str, *, crossorigin: str | None, page_origin: Origin) -> tuple:
+    """The key of an image in its document's list of available images.
+
+    HTML, update the image data: "Let key be a tuple consisting of urlString, the img element's
+    crossorigin attribute's mode, and, if that mode is not No CORS, the node document's origin." An
+    image in the list is shown again at once, without a request, "even when [it doesn't] allow
+    caching per HTTP" (measured in all three engines: a no-store picture loaded twice in one document
+    reaches the server once).
+    Spec: https://html.spec.whatwg.org/multipage/images.html#list-of-available-images
+    """
+    mode = cors_settings_state(crossorigin)
+    return (url, mode, None if mode == "No CORS" else page_origin.serialize())
+
+
+def joins_available_images(*, loaded: bool, profile: str | Profile = DEFAULT_PROFILE) -> bool:
+    """Whether a finished load is added to the document's list of available images: one that loaded
+    ("completely available"). Deviation "failed-image-loads-reused" (Firefox ESR 153): a failed one
+    too, so loading it again fails again without a request (measured: crossorigin="anonymous" with no
+    ACAO twice in one document reaches the server once).
+    Spec: https://html.spec.whatwg.org/multipage/images.html#update-the-image-data
+    """
+    return loaded or get_profile(profile).has("failed-image-loads-reused")
 
 
 REDIRECT_TAINTS = ("same-origin", "same-site", "cross-site")
@@ -173,9 +211,10 @@ def serialize_request_origin(request: Request) -> str:
     return request.origin.serialize()
 
 
-def origin_header(request: Request, *, profile: str | Profile = DEFAULT_PROFILE) -> str | None:
+def origin_header(request: Request, *, profile: str | Profile = DEFAULT_PROFILE, storage_access: str | None = None) -> str | None:
     """The `Origin` request header value, or None when none is sent (GET image requests).
 
+    ``storage_access``: the request's `Sec-Fetch-Storage-Access` value (`storage_access_status`).
     Spec: https://fetch.spec.whatwg.org/#append-a-request-origin-header
     """
     # 2. Let serializedOrigin be the result of byte-serializing a request origin with request.
@@ -190,16 +229,62 @@ def origin_header(request: Request, *, profile: str | Profile = DEFAULT_PROFILE)
     if request.mode == "cors" and get_profile(profile).has("origin-on-same-origin-cors"):
         return serialized
     # 4. Otherwise, if request's method is neither `GET` nor `HEAD`, then: ... (image requests are GET).
-    # Deviation "origin-null-on-opaque-no-cors" (Chromium 156, Firefox ESR 153; not WebKitGTK 2.50):
-    # a no-cors GET from a sandboxed srcdoc frame inside an http(s) page carries `Origin: null`
-    # (measured; inside about:blank none of the three sends it).
-    if request.origin.opaque and _http_container(request) and get_profile(profile).has("origin-null-on-opaque-no-cors"):
-        return "null"
+    engine = get_profile(profile)
+    # Deviation "storage-access-headers" (Chromium 156, Firefox ESR 153): Storage Access Headers rewrite step 4 as "If
+    # at least one of the following conditions is true: the result of getting
+    # `Sec-Fetch-Storage-Access` from request's header list is "inactive"; request's method is neither
+    # `GET` nor `HEAD`", so that a server deciding whether to ask for a retry with cookies knows who
+    # asked. (Shipped in Chrome 133; measured in Chromium 156 and Firefox ESR 153: a sandboxed frame's
+    # no-cors image from its top page's site carries `Origin: null`, from another site none.)
+    # https://privacycg.github.io/storage-access-headers/#origin-header-integration
+    if storage_access == "inactive" and engine.has("storage-access-headers"):
+        # 4.1 Switch on request's referrer policy: "strict-origin-when-cross-origin" — if request's
+        #     origin is a tuple origin, its scheme is "https", and request's current URL's scheme
+        #     is not "https", set serializedOrigin to `null`. (An opaque origin is `null` already.)
+        if not request.origin.opaque and request.origin.scheme == "https" and parse_url(request.current_url).scheme != "https":
+            return "null"
+        # 4.2 Append (`Origin`, serializedOrigin) to request's header list.
+        return serialized
     return None
 
 
 def _http_container(request: Request) -> bool:
     return request.container_url is not None and parse_url(request.container_url).scheme in ("http", "https")
+
+
+STORAGE_ACCESS_HEADERS = "https://privacycg.github.io/storage-access-headers/"
+
+
+def storage_access_status(request: Request) -> str | None:
+    """The request's storage access status: "none", "inactive", "active", or None (no header).
+
+    What the browser tells a server about its unpartitioned cookies. With Chromium's default
+    policy (third-party cookies blocked, nothing granted by the user) a request that is cross-site
+    for cookies says "none", unless the storage-access permission counts as granted: the Storage
+    Access API grants it to an embed that is same site with its top-level site ("If embeddedSite
+    is same site with topLevelSite: Run process permission state with granted",
+    https://privacycg.github.io/storage-access/#dom-document-requeststorageaccess), so an
+    opaque-origin frame asking its top page's site says "inactive" (measured in Chromium 156).
+    Spec: https://privacycg.github.io/storage-access-headers/#request-storage-access-status
+    """
+    url_origin = origin_of(request.current_url)
+    # 1. If the user agent's cookie store would attach cookies with the `SameSite=Strict`
+    #    attribute to request, then return null. (A same-site request from a page whose own origin
+    #    is a site: an opaque-origin page's site for cookies is opaque, RFC 6265bis 5.2.1.)
+    if not request.origin.opaque and same_site(request.origin, url_origin) and same_site(request.top_level, url_origin):
+        return None
+    # 2-3. allowed: whether the cookie store allows unpartitioned cookies for (top-level site,
+    #      destination site). Deviation: the kit's cookie policy (cookies_allowed): third-party
+    #      cookies are blocked, so never "active".
+    # 4. eligible for storage-access: never, for an <img>.
+    # 5-6. featureIsAllowed: "storage-access" is allowed by default ("*").
+    # 7-8. allowed, given "eligible": the permission for (top-level site, destination site) is
+    #      granted, here when the two are same site (see above).
+    top = request.top_level
+    if not top.opaque and same_site(top, url_origin):
+        return "inactive"
+    # 9. Return "none".
+    return "none"
 
 
 def includes_credentials(request: Request) -> bool:
@@ -213,6 +298,20 @@ def includes_credentials(request: Request) -> bool:
     return request.credentials_mode == "include" or (
         request.credentials_mode == "same-origin" and request.response_tainting == "basic"
     )
+
+
+def secure_for_cookies(url: str, *, profile: str | Profile = DEFAULT_PROFILE) -> bool:
+    """Whether ``url``'s scheme "denotes a secure protocol" for cookies: a `Secure` cookie is kept from,
+    and sent to, such a URL only.
+
+    RFC 6265bis leaves "secure" to the user agent and recommends counting potentially trustworthy
+    origins: Chromium 156 and Firefox ESR 153 do (a `SameSite=None; Secure` login on
+    http://127.0.0.1 is kept and sent). Choice "secure-cookies-https-only" (WebKitGTK 2.50): https only.
+    Spec: https://httpwg.org/http-extensions/draft-ietf-httpbis-rfc6265bis.html#name-storage-model
+    """
+    if get_profile(profile).has("secure-cookies-https-only"):
+        return parse_url(url).scheme == "https"
+    return is_potentially_trustworthy(url)
 
 
 def cookies_allowed(request: Request, url: str, *, profile: str | Profile = DEFAULT_PROFILE) -> tuple[bool, str]:
@@ -232,8 +331,20 @@ def cookies_allowed(request: Request, url: str, *, profile: str | Profile = DEFA
                 f'(response tainting "{request.response_tainting}"), so no cookies are sent'
             )
         return False, f'credentials mode is "{request.credentials_mode}", so no cookies are sent'
-    if not same_site(request.origin, origin_of(url)):
-        policy = get_profile(profile).third_party_cookies
+    engine = get_profile(profile)
+    # RFC 6265bis, "same-site" and "cross-site" requests: "1. The request is not the result of a
+    # cross-site redirect. That is, the origin of every url in the request's url list is same-site
+    # with the request's current url's origin." A first-party (SameSite=Lax) cookie is not sent after
+    # a redirect through another site (measured in Firefox ESR 153: site page, other 302 -> cdn).
+    # Deviation "cookies-ignore-redirect-chain" (Chromium 156): only the current URL counts.
+    target = origin_of(url)
+    chain_cross_site = not engine.has("cookies-ignore-redirect-chain") and any(
+        not same_site(origin_of(u), target) for u in request.url_list[:-1])
+    if chain_cross_site and same_site(request.origin, target):
+        return False, ("the request came through a redirect from another site, so it is cross-site for cookies "
+                       "and the site's cookies (SameSite=Lax) are not sent")
+    if not same_site(request.origin, target):
+        policy = engine.third_party_cookies
         why = {"blocked": "the browser blocks third-party cookies",
                "partitioned": "the browser keeps third-party cookies in a separate jar per top-level site, "
                               "so the site's own cookies are not sent"}.get(
@@ -269,49 +380,86 @@ def sec_fetch_site(request: Request, *, profile: str | Profile = DEFAULT_PROFILE
     return value
 
 
-def referer(request: Request, *, profile: str | Profile = DEFAULT_PROFILE) -> str | None:
-    """Referer under the default policy "strict-origin-when-cross-origin", for the current hop.
-
-    Spec: https://fetch.spec.whatwg.org/#determine-requests-referrer and
-    https://w3c.github.io/webappsec-referrer-policy/#referrer-policy-strict-origin-when-cross-origin
-    """
-    # Determine request's referrer: the referrerSource is the document's URL; "While document is an
-    # iframe srcdoc document, let document be document's browsing context's container document."
-    if request.origin.opaque:
-        if not _http_container(request):
-            return None  # no container known (or about:blank): nothing to send
-        # Deviation "no-referer-from-opaque-frame" (Chromium 156): none at all from such a frame.
-        if get_profile(profile).has("no-referer-from-opaque-frame"):
-            return None
-        source = request.container_url
-    else:
-        source = request.initiator_page or request.origin.serialize() + "/"
-    # HTTP-redirect fetch ends by "running main fetch given fetchParams and true", and main fetch sets
-    # "request's referrer to the result of invoking determine request's referrer" again, whose source
-    # is then the referrer already set: each hop can only keep or shrink it.
-    for url in request.url_list:
-        source = _strict_origin_when_cross_origin(source, url)
-        if source is None:
-            return None
-    return source
+REFERRER_POLICY = "https://w3c.github.io/webappsec-referrer-policy/"
 
 
-def _strict_origin_when_cross_origin(source: str, current: str) -> str | None:
-    """Spec: https://w3c.github.io/webappsec-referrer-policy/#referrer-policy-strict-origin-when-cross-origin"""
-    parts = urlsplit(source)
-    origin = origin_of(source)
-    target = parse_url(current)
-    # "Requests whose referrerURL is a potentially trustworthy URL and whose current URL is a
-    #  non-potentially trustworthy URL on the other hand, will contain no referrer information."
-    # Deviation: only an https: page counts as a potentially trustworthy referrerURL here.
-    if parts.scheme == "https" and target.scheme == "http" and not is_potentially_trustworthy(target):
+def strip_url(url: str, *, origin_only: bool = False) -> str | None:
+    """Spec: https://w3c.github.io/webappsec-referrer-policy/#strip-url"""
+    parts = urlsplit(url)
+    # 2. If url's scheme is a local scheme, then return no referrer.
+    if parts.scheme in ("about", "blob", "data"):
         return None
-    # "If the origin of referrerURL and the origin of request's current URL are the same, then return
-    #  referrerURL." (stripped for use as a referrer: no fragment, no credentials)
-    if same_origin(origin, origin_of(target)):
-        return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path or "/", parts.query, ""))
-    # "Otherwise, return referrerOrigin."
-    return origin.serialize() + "/"
+    # 3-4. Set url's username and password to the empty string.
+    netloc = parts.netloc.rpartition("@")[2]
+    # 6. If the origin-only flag is true, then: set url's path to « » and url's query to null.
+    if origin_only:
+        return urlunsplit((parts.scheme, netloc, "/", "", ""))
+    # 5. Set url's fragment to null.
+    return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def determine_referrer(request: Request, *, profile: str | Profile = DEFAULT_PROFILE) -> str | None:
+    """The request's referrer under the default policy "strict-origin-when-cross-origin" (None: no referrer).
+
+    Main fetch runs this for every URL of a redirect chain, from the referrer the previous run
+    left: once a hop was cross-origin, only the page's origin is left to send.
+    Spec: https://w3c.github.io/webappsec-referrer-policy/#determine-requests-referrer
+    """
+    # 3. Switch on request's referrer:
+    if request.referrer == "no-referrer":
+        return None
+    if request.referrer == "client":
+        # "client": 1.2 If document's origin is an opaque origin, return no referrer.
+        if request.origin.opaque:
+            # Deviation "referer-from-opaque-frame" (Firefox ESR 153, WebKitGTK 2.50): a sandboxed
+            # srcdoc frame skips 1.2 and goes on to 1.3, "While document is an iframe srcdoc document,
+            # let document be its container's node document": the page around it is the source.
+            engine = get_profile(profile)
+            if not (_http_container(request) and engine.has("referer-from-opaque-frame")):
+                return None
+            source = request.container_url
+            # Deviation "opaque-frame-referer-origin-only" (Firefox ESR 153): only its origin.
+            if engine.has("opaque-frame-referer-origin-only"):
+                source = origin_of(source).serialize() + "/"
+        else:
+            # 1.3 While document is an iframe srcdoc document, let document be its container's node
+            #     document. 1.4 Let referrerSource be document's URL.
+            source = request.initiator_page or request.origin.serialize() + "/"
+    else:
+        # a URL: Let referrerSource be request's referrer.
+        source = request.referrer
+    # 4. Let request's referrerURL be the result of stripping referrerSource for use as a referrer.
+    referrer_url = strip_url(source)
+    # 5. Let referrerOrigin be the result of stripping referrerSource ... origin-only flag true.
+    referrer_origin = strip_url(source, origin_only=True)
+    if referrer_url is None:
+        return None
+    target = parse_url(request.current_url)
+    # 8. "strict-origin-when-cross-origin":
+    # 8.1 If the origin of referrerURL and the origin of request's current URL are the same, then
+    #     return referrerURL.
+    if same_origin(origin_of(referrer_url), origin_of(target)):
+        return referrer_url
+    # 8.2 If referrerURL is a potentially trustworthy URL and request's current URL is not a
+    #     potentially trustworthy URL, then return no referrer.
+    # Deviation: the engines (Chromium's net ComputeReferrerForPolicy) ask whether the schemes are
+    # cryptographic instead: only an https: referrer going to an http: URL is cut.
+    if urlsplit(referrer_url).scheme == "https" and target.scheme == "http" and not is_potentially_trustworthy(target):
+        return None
+    # 8.3 Return referrerOrigin.
+    return referrer_origin
+
+
+def referer(request: Request, *, profile: str | Profile = DEFAULT_PROFILE) -> str | None:
+    """The `Referer` header value for request's current URL (None: not sent).
+
+    Before main fetch has run (referrer "client") it is determined here, as main fetch would.
+    Spec: https://fetch.spec.whatwg.org/#http-network-or-cache-fetch ("If httpRequest's referrer
+    is a URL, then ... append (`Referer`, referrerValue)")
+    """
+    if request.referrer == "client":
+        return determine_referrer(request, profile=profile)
+    return None if request.referrer == "no-referrer" else request.referrer
 
 
 @dataclass(frozen=True)
@@ -329,7 +477,7 @@ class HopRequest:
     sec_fetch_dest: str | None
     referer: str | None
     accept: str
-    include_credentials: bool = False  # Fetch's includeCredentials for this hop (some caches key on it)
+    sec_fetch_storage_access: str | None = None  # None = not sent
 
     def headers(self, *, cookie: str | None = None) -> list[tuple[str, str]]:
         """The request headers as (name, value) pairs, as the browser would send them."""
@@ -344,6 +492,8 @@ class HopRequest:
                 ("Sec-Fetch-Mode", self.sec_fetch_mode),
                 ("Sec-Fetch-Site", self.sec_fetch_site or "cross-site"),
             ]
+        if self.sec_fetch_storage_access is not None:
+            out.append(("Sec-Fetch-Storage-Access", self.sec_fetch_storage_access))
         if cookie and self.cookies:
             out.append(("Cookie", cookie))
         return out
@@ -360,11 +510,32 @@ def hop_request(request: Request, *, cookies_held: bool = True, profile: str | P
     # Deviation "no-sec-fetch-after-cors-redirect" (WebKitGTK 2.50): none after a CORS-mode redirect.
     if request.redirect_count and request.mode == "cors" and engine.has("no-sec-fetch-after-cors-redirect"):
         metadata = False
+    # Storage Access Headers insert into "append the Fetch metadata headers", as step 6: "Set the
+    # `Sec-Fetch-Storage-Access` header for r": "2. If request's credentials mode is not "include",
+    # abort these steps. 3. Let access be request's storage access status. 4. If access is null,
+    # abort these steps." Deviation "storage-access-headers" (Chromium 156, shipped in Chrome 133, and
+    # Firefox ESR 153): Fetch itself has no such header yet.
+    storage_access = None
+    if metadata and engine.has("storage-access-headers") and request.credentials_mode == "include":
+        storage_access = storage_access_status(request)
+    # Deviation "storage-access-same-origin-chain-only" (Firefox ESR 153): none once the chain has left
+    # the page's origin (measured: site 302 -> other sends it on the second request; cdn 302 -> other not).
+    if storage_access is not None and engine.has("storage-access-same-origin-chain-only") and not all(
+            same_origin(origin_of(u), request.origin) for u in request.url_list[:-1]):
+        storage_access = None
+    # Deviation "origin-kept-across-redirects" (Chromium 156): Fetch appends a request Origin header
+    # to each hop's own httpRequest (a clone), from that hop's status. Chromium decides it on the
+    # first request and keeps that header list across redirects (measured: an opaque frame in a site
+    # page, image site 307 -> other: Origin null on both hops; other 302 -> site: on neither), while
+    # Sec-Fetch-Storage-Access follows each hop.
+    origin_access = storage_access
+    if request.redirect_count > 0 and engine.has("origin-kept-across-redirects"):
+        origin_access = request.initial_storage_access
     return HopRequest(
         url=url,
         mode=request.mode,
         credentials_mode=request.credentials_mode,
-        origin=origin_header(request, profile=engine),
+        origin=origin_header(request, profile=engine, storage_access=origin_access),
         cookies=allowed and cookies_held,
         cookies_why=why if cookies_held or not allowed else "the browser holds no cookies for this host",
         sec_fetch_mode=request.mode if metadata else None,
@@ -372,7 +543,7 @@ def hop_request(request: Request, *, cookies_held: bool = True, profile: str | P
         sec_fetch_dest=request.destination if metadata else None,
         referer=referer(request, profile=engine),
         accept=engine.accept,
-        include_credentials=includes_credentials(request),
+        sec_fetch_storage_access=storage_access,
     )
 
 
@@ -533,6 +704,11 @@ class ImageFetch:
         request = self.request
         parsed = parse_url(request.current_url)
         here = origin_of(parsed)
+        # Main fetch, step 9: "If request's referrer is not "no-referrer", then set request's
+        # referrer to the result of invoking determine request's referrer." Every redirect runs
+        # main fetch again (HTTP-redirect fetch, step 22), from the referrer already trimmed.
+        if request.referrer != "no-referrer":
+            request.referrer = determine_referrer(request, profile=self.profile) or "no-referrer"
         # Main fetch, step 12: "If response is null, then set response to the result of running the
         # steps corresponding to the first matching statement:"
         if parsed.scheme == "data":
@@ -554,10 +730,15 @@ class ImageFetch:
             request.response_tainting = "cors"
         held = self.cookies_held if cookies_held is None else cookies_held
         self._sent = hop_request(request, cookies_held=held, profile=self.profile)
+        if request.redirect_count == 0:
+            request.initial_storage_access = self._sent.sec_fetch_storage_access
         return self._sent
 
-    def receive(self, status: int, headers: HeaderList | list | dict) -> FetchResult | None:
-        """Take the response to the prepared request; None means a redirect was followed."""
+    def receive(self, status: int, headers: HeaderList | list | dict, *, body: bytes | None = None) -> FetchResult | None:
+        """Take the response to the prepared request; None means a redirect was followed.
+
+        ``body``: the response's bytes when known (Opaque Response Blocking sniffs the first ones).
+        """
         request, sent = self.request, self._sent
         if sent is None:
             raise UsageError("call prepare() before receive(): there is no request in flight.")
@@ -573,6 +754,23 @@ class ImageFetch:
         # "cors" and a CORS check for request and response returns failure, then return a network error."
         check = cors_check(request, headers) if request.response_tainting == "cors" else None
         self.hops.append(Hop(sent, status, tuple(headers.items()), request.response_tainting, check))
+        # Opaque Response Blocking (whatwg/fetch#1755, HTTP fetch step 4.4, before the CORS check
+        # becomes 4.5): "If request's response tainting is "opaque", response's status is not a
+        # redirect status, then: ... Otherwise, if opaque-response-safelist check given request
+        # and response returns false, then return a network error."
+        # Deviation "orb-cross-origin-only" (Chromium 156): ORB only when the response's URL is
+        # cross-origin with the request's origin, whatever the tainting (measured: page site, image
+        # other 301 -> site served as text/csv loads, tainted; the PR would block it).
+        cross_origin = not (self.profile.has("orb-cross-origin-only")
+                            and same_origin(origin_of(request.current_url), request.origin))
+        if request.response_tainting == "opaque" and status not in REDIRECT_STATUSES and cross_origin:
+            orb = opaque_response_safelist_check(status, headers, body=body, profile=self.profile)
+            if not orb.ok:
+                return self._fail(
+                    "http-fetch-step4-orb-blocked",
+                    f"Opaque Response Blocking: a no-cors response from another origin is blocked as {orb.reason}",
+                    "", console=self.profile.orb_console(rule=orb.rule, url=request.current_url), url=orb.anchor,
+                )
         if check is not None and not check.ok:
             page = request.origin.serialize()
             reason = check.reason
@@ -635,29 +833,34 @@ class ImageFetch:
         request.url_list.append(target.href)
         return None
 
-    def _fail(self, step: str, reason: str, anchor: str, *, console: str = "") -> FetchResult:
+    def _fail(self, step: str, reason: str, anchor: str, *, console: str = "", url: str | None = None) -> FetchResult:
         request = self.request
         return FetchResult(False, request.response_tainting, self.hops, step=step, reason=reason,
-                           anchor=FETCH + anchor, console=console, final_url=request.current_url)
+                           anchor=url or FETCH + anchor, console=console, final_url=request.current_url)
 
 
 def fetch_image(
     request: Request,
     chain: list[tuple[str, int, list]] | list,
     *,
-    cookies_held: bool = True,
+    cookies_held: bool | frozenset[str] = True,
     profile: str | Profile = DEFAULT_PROFILE,
+    body: bytes | None = None,
 ) -> FetchResult:
     """Run main fetch / HTTP fetch / HTTP-redirect fetch over given responses, one per hop.
 
+    ``body``: the final response's first bytes when known (Opaque Response Blocking sniffs them).
+
     ``chain`` is a list of ``(url, status, headers)``; a status of 0 stands for a network failure
     (connection refused, reset, timed out). The first URL must be the request's URL and each
-    redirect's Location must lead to the next entry.
+    redirect's Location must lead to the next entry. ``cookies_held``: whether the browser holds
+    cookies for every host (a bool), or the set of host names it holds cookies for.
     Spec: https://fetch.spec.whatwg.org/#concept-main-fetch
     """
     if not chain:
         raise UsageError("chain is empty: give at least one (url, status, headers) response.")
-    walk = ImageFetch(request, cookies_held=cookies_held, profile=profile)
+    hosts = None if isinstance(cookies_held, bool) else cookies_held
+    walk = ImageFetch(request, cookies_held=bool(cookies_held), profile=profile)
     for index, entry in enumerate(chain):
         if not (isinstance(entry, (tuple, list)) and len(entry) == 3):
             raise UsageError(f"chain[{index}] must be (url, status, headers), got {entry!r}.")
@@ -670,10 +873,10 @@ def fetch_image(
                 f"chain[{index}] is for {url!r} but the browser would request {request.current_url!r} here: "
                 "make each redirect's Location lead to the next entry's URL."
             )
-        sent = walk.prepare()
+        sent = walk.prepare(cookies_held=None if hosts is None else parse_url(request.current_url).host in hosts)
         if isinstance(sent, FetchResult):
             return sent
-        result = walk.receive(status, headers)
+        result = walk.receive(status, headers, body=body if index == len(chain) - 1 else None)
         if result is None:
             if index == len(chain) - 1:
                 raise UsageError(

@@ -15,6 +15,7 @@ import struct
 from typing import NamedTuple
 
 from ..errors import DecodeError
+from .profiles import DEFAULT_PROFILE, Profile, get_profile
 
 MIMESNIFF = "https://mimesniff.spec.whatwg.org/"
 HTML = "https://html.spec.whatwg.org/multipage/"
@@ -132,26 +133,35 @@ def ftyp_brands(data: bytes) -> set[bytes]:
     return {data[8:12]} | {data[i : i + 4] for i in range(16, end - 3, 4)}
 
 
-def sniff_image_format(data: bytes, content_type: str | None) -> str:
+def sniff_image_format(data: bytes, content_type: str | None, *, profile: str | Profile = DEFAULT_PROFILE) -> str:
     """The format an ``<img>`` decodes ``data`` as, given its Content-Type; else DecodeError saying why.
 
     Raster formats are sniffed from the bytes whatever the Content-Type says; SVG only ever comes
-    from the Content-Type ``image/svg+xml`` (``content_type=None`` means "unknown", a file from
-    disk: then SVG is recognised from its bytes too).
+    from the Content-Type ``image/svg+xml``. ``content_type=""`` is a response with no Content-Type
+    header (then SVG fails: it is never sniffed); ``None`` means "unknown", a file from disk: then
+    SVG is recognised from its bytes too.
     Spec: https://mimesniff.spec.whatwg.org/#rules-for-sniffing-images-specifically
     """
     essence = mime_type_essence(content_type)
+    engine = get_profile(profile)
+    # Choice "media-types-not-images" (WebKitGTK 2.50): these types go to PDF or media code, never to
+    # an image decoder (measured: a PNG served as application/pdf, video/mp4, video/webm, video/ogg or
+    # multipart/x-mixed-replace fires error; as audio/* it loads).
+    if essence and engine.has("media-types-not-images") and (
+            essence in ("application/pdf", "multipart/x-mixed-replace") or essence.startswith("video/")):
+        raise DecodeError(
+            f"This engine never shows a response served as {essence!r} as an image, whatever its bytes: the <img> "
+            "fires 'error'.\nFix: serve the image with its own type (image/png, image/jpeg, ...).",
+            kind="not-an-image",
+        )
     # 1. If the supplied MIME type is an XML MIME type, the computed MIME type is the supplied MIME
     #    type. Abort these steps.
-    if essence is not None and is_xml_mime_type(essence):
-        if essence == "image/svg+xml":
-            return "svg"
-        raise DecodeError(
-            f"The image was served as {essence!r}. An XML type is used as it is, without sniffing,"
-            " and an <img> shows XML only when it is SVG served as 'image/svg+xml'.\n"
-            "Fix: serve SVG with 'Content-Type: image/svg+xml'.",
-            kind="unsupported",
-        )
+    # Deviation: the engines keep only image/svg+xml from this step: their image decoder is chosen
+    # by the bytes for any other type (measured: a PNG or GIF served as text/xml, application/xml
+    # or application/rss+xml loads; served as image/svg+xml it fires error in Chromium and WebKit).
+    # Deviation "svg-type-sniffs-raster" (Firefox ESR 153): raster bytes win over image/svg+xml too.
+    if essence == "image/svg+xml" and not (engine.has("svg-type-sniffs-raster") and image_type_pattern(data)):
+        return "svg"
     # 2. Let image-type-matched be the result of executing the image type pattern matching
     #    algorithm with the resource header as the byte sequence to be matched.
     matched = image_type_pattern(data)
@@ -177,13 +187,14 @@ def sniff_image_format(data: bytes, content_type: str | None) -> str:
         if data.startswith(signature):
             raise _unsupported(what)
     if looks_like_svg(data):
-        if essence is None:
+        if content_type is None:
             # Deviation: with no Content-Type at all (bytes from a file) the lab accepts SVG by its
             # bytes; a browser loading a file: URL decides by the file name instead.
             return "svg"
         # SVG has no row in the image type pattern table: it is never sniffed from bytes.
+        served = f"served as {content_type!r}" if essence else "served with no Content-Type at all"
         raise DecodeError(
-            f"These bytes are an SVG image, but it was served as {content_type!r}. Browsers sniff"
+            f"These bytes are an SVG image, but it was {served}. Browsers sniff"
             " raster images from their bytes, but never SVG: an <img> renders SVG only when the"
             " server says 'Content-Type: image/svg+xml', so here it fires 'error'.\n"
             "Fix: serve .svg files with 'Content-Type: image/svg+xml'.",
@@ -310,3 +321,209 @@ def image_state_when_fetched(*, dimensions_known: bool) -> str:
     # user agent has obtained all of the image data and at least the image dimensions are
     # available") and the img element fires "load".
     return "completely available"
+
+
+# --- When the size is known: Chromium's decoders, measured ------------------------------------------
+# "If the user agent is able to determine image request's image's width and height" (above) is a
+# decoder's business: each format says its size somewhere in its first bytes, and Chromium's decoder
+# for it reads a little more than that before it reports the size. Measured with Chromium
+# 156.0.8078.108 on 2026-11-30 by tools/measure_truncation.py: every lab picture cut to every length
+# (BMP to 400 bytes), loaded no-cors and with crossorigin; the rule below reproduces each format's
+# threshold exactly, and is read from the bytes, so it holds for other files of the format too.
+SIZE_MEASURED_WITH = "Chromium 156.0.8078.108"
+
+
+def _png_after(data: bytes) -> int | None:
+    # The 8-byte signature, the IHDR chunk (length, type, 13 bytes of data, CRC), then the next
+    # chunk's length and type: 8 + 25 + 8.
+    return 41 if data[12:16] == b"IHDR" else None
+
+
+def _gif_after(data: bytes) -> int | None:
+    # Header and logical screen descriptor (13 bytes), the global colour table, whole extension
+    # blocks, then the first image descriptor up to its height (separator, left, top, width, height).
+    pos = 13 + ((3 << ((data[10] & 7) + 1)) if data[10] & 0x80 else 0)
+    while pos < len(data):
+        block = data[pos]
+        if block == 0x21:  # an extension: its label, then sub-blocks up to a zero length
+            pos += 2
+            while data[pos]:
+                pos += data[pos] + 1
+            pos += 1
+        elif block == 0x2C:
+            return pos + 9
+        else:
+            return None
+    return None
+
+
+def _jpeg_after(data: bytes) -> int | None:
+    # Every marker segment up to and including the start-of-scan (SOS, FFDA) segment's header:
+    # libjpeg's jpeg_read_header() stops there.
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        length = struct.unpack_from(">H", data, pos + 2)[0]
+        if marker == 0xDA:
+            return pos + 2 + length
+        pos += 2 + length
+    return None
+
+
+def _webp_after(data: bytes) -> int | None:
+    # RIFF header (12), the first chunk's header (8), then the frame header that holds the size:
+    # "VP8 " 10 bytes (measured), "VP8L" 5 bytes and "VP8X" 10 bytes (not measured: the lab's
+    # picture is lossy).
+    return {b"VP8 ": 30, b"VP8L": 25, b"VP8X": 30}.get(bytes(data[12:16]))
+
+
+def _avif_after(data: bytes) -> int | None:
+    # Every top-level box up to the end of the whole 'meta' box (libavif parses meta before it
+    # reports the size; the 'ispe' property inside it arrives earlier but is not enough).
+    pos = 0
+    while pos + 8 <= len(data):
+        size, kind = struct.unpack_from(">I4s", data, pos)
+        if size < 8:
+            return None
+        if kind == b"meta":
+            return pos + size
+        pos += size
+    return None
+
+
+def _avif_whole_after(data: bytes) -> int | None:
+    # Every top-level box up to the end of the 'mdat' box, the pixels themselves: the whole file.
+    pos = 0
+    while pos + 8 <= len(data):
+        size, kind = struct.unpack_from(">I4s", data, pos)
+        if size < 8:
+            return None
+        if kind == b"mdat":
+            return pos + size
+        pos += size
+    return None
+
+
+def _gif_descriptor_after(data: bytes) -> int | None:
+    # As _gif_after, and the image descriptor's last byte (its packed fields) too.
+    need = _gif_after(data)
+    return None if need is None else need + 1
+
+
+def _gif_screen_after(data: bytes) -> int | None:
+    # The header and logical screen descriptor (13 bytes, which give the size), and one byte more.
+    return 14
+
+
+def _bmp_after(data: bytes) -> int | None:
+    # The 14-byte file header and the whole info header, whose first 4 bytes give its size.
+    return 14 + struct.unpack_from("<I", data, 14)[0]
+
+
+def _ico_after(data: bytes) -> int | None:
+    # The 6-byte directory header and one 16-byte entry per image (each entry gives a size).
+    count = struct.unpack_from("<H", data, 4)[0]
+    return 6 + 16 * count if count else None
+
+
+class SizeRule(NamedTuple):
+    """What must have arrived before Chromium's decoder knows an image's size, as data."""
+
+    needs: str  # in words
+    measured: str  # the lab's picture: from how many of its bytes Chromium fired load
+    after: object  # (bytes) -> the number of bytes needed, read from the data; None: not readable
+
+
+# format -> its rule (SVG is not here: an SVG loads only once the whole document parses).
+SIZE_RULES: dict[str, SizeRule] = {
+    "png": SizeRule("the signature, the IHDR chunk with its CRC, and the next chunk's length and type",
+                    "picture.png: load from 41 of 214 bytes", _png_after),
+    "gif": SizeRule("the screen descriptor, colour table and extensions, and the first image descriptor to its height",
+                    "picture.gif: load from 46 of 353 bytes", _gif_after),
+    "jpeg": SizeRule("every marker segment through the start-of-scan header",
+                     "picture.jpg: load from 623 of 1033 bytes", _jpeg_after),
+    "webp": SizeRule("the RIFF and chunk headers and the frame header", "picture.webp: load from 30 of 222 bytes",
+                     _webp_after),
+    "avif": SizeRule("the ftyp box and the whole meta box", "picture.avif: load from 267 of 405 bytes", _avif_after),
+    "bmp": SizeRule("the file header and the whole info header", "picture.bmp: load from 54 of 9270 bytes", _bmp_after),
+    "ico": SizeRule("the directory: its header and every entry", "picture.ico: load from 22 of 265 bytes", _ico_after),
+    "cur": SizeRule("the directory: its header and every entry", "as ICO (not measured)", _ico_after),
+}
+
+
+# Where an engine's decoder needs other bytes than Chromium's before it knows the size: deviation name
+# -> (format, rule), measured with tools/measure_truncation.py --engine (2026-11-30).
+ENGINE_SIZE_RULES: dict[str, tuple[str, SizeRule]] = {
+    "gif-size-after-image-descriptor": ("gif", SizeRule(
+        "as Chromium, and the first image descriptor's last byte", "picture.gif: load from 47 of 353 bytes",
+        _gif_descriptor_after)),
+    "gif-size-after-screen-descriptor": ("gif", SizeRule(
+        "the header and logical screen descriptor, and one byte more", "picture.gif: load from 14 of 353 bytes",
+        _gif_screen_after)),
+    "avif-size-after-whole-file": ("avif", SizeRule(
+        "every box through the 'mdat' box: the whole file", "picture.avif: load from 405 of 405 bytes",
+        _avif_whole_after)),
+}
+
+
+def size_known(fmt: str, data: bytes, *, profile: str | Profile = DEFAULT_PROFILE) -> bool:
+    """Whether the engine knows the size of an image of format ``fmt`` from ``data``, a file's first
+    bytes (all of them, or what arrived): Chromium's rule of `SIZE_RULES`, or the profile's own
+    (`ENGINE_SIZE_RULES`), measured.
+
+    Spec: https://html.spec.whatwg.org/multipage/images.html#update-the-image-data ("able to
+    determine image request's image's width and height")
+    """
+    engine = get_profile(profile)
+    rule = SIZE_RULES.get(fmt)
+    # Choices "gif-size-after-image-descriptor" (Firefox ESR 153), "gif-size-after-screen-descriptor"
+    # (WebKitGTK 2.50), "avif-size-after-whole-file" (both): HTML leaves this to the decoder.
+    if fmt == "gif" and engine.has("gif-size-after-image-descriptor"):
+        rule = ENGINE_SIZE_RULES["gif-size-after-image-descriptor"][1]
+    if fmt == "gif" and engine.has("gif-size-after-screen-descriptor"):
+        rule = ENGINE_SIZE_RULES["gif-size-after-screen-descriptor"][1]
+    if fmt == "avif" and engine.has("avif-size-after-whole-file"):
+        rule = ENGINE_SIZE_RULES["avif-size-after-whole-file"][1]
+    if rule is None:
+        return True
+    try:
+        need = rule.after(data)  # type: ignore[operator]
+    except (IndexError, struct.error):
+        return False
+    return need is not None and len(data) >= need
+
+
+def svg_complete(data: bytes) -> bool:
+    """Whether an SVG document arrived whole: its root element ends (``</svg>`` or ``<svg .../>``).
+
+    Chromium parses an SVG image only once its bytes ended; a document cut before its root's end
+    tag is not well-formed, so the image is broken (measured: the lab's 598-byte SVG loads from 597
+    bytes, its final newline being the only byte not needed).
+    Deviation: a pattern, not an XML parser: only the root's end matters here.
+    """
+    return re.search(rb"(</(?:[A-Za-z_][\w.-]*:)?svg\s*>|<(?:[A-Za-z_][\w.-]*:)?svg\b[^<>]*/>)\s*\Z", data) is not None
+
+
+def image_loads(data: bytes, content_type: str | None, *, profile: str | Profile = DEFAULT_PROFILE) -> bool:
+    """Whether an ``<img>`` fires load for a response body: its format is one an ``<img>`` decodes
+    (`sniff_image_format`) and its size is known (`size_known`, `svg_complete`). No pixel is
+    decoded: what the model decides from the bytes alone.
+
+    Spec: https://html.spec.whatwg.org/multipage/images.html#update-the-image-data
+    """
+    if not data:
+        return False
+    try:
+        fmt = sniff_image_format(data, content_type, profile=profile)
+    except DecodeError:
+        return False
+    dimensions_known = svg_complete(data) if fmt == "svg" else size_known(fmt, data, profile=profile)
+    return EVENT_FOR_STATE[image_state_when_fetched(dimensions_known=dimensions_known)] == "load"

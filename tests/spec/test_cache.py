@@ -538,3 +538,33 @@ def test_why_is_the_example_sentence_for_the_gotcha():
         "(RFC 9111 §4.1: https://www.rfc-editor.org/rfc/rfc9111#name-calculating-cache-keys-with)."
     )
     assert (d.age, d.lifetime, d.key) == (12, 3600, cache_key(URL, top_level_site=SITE))
+
+
+def test_a_cancelled_load_is_not_stored_deviation():
+    # Chromium: a load given up once its headers arrived (failed CORS check, ORB) never finishes
+    # its cache entry; the next load goes to the network.
+    cache = HTTPCache()
+    headers = [("Content-Type", "image/png"), ("Cache-Control", "max-age=3600"), ("Date", date(T))]
+    result = cache.store(CORS, URL, status=200, response_headers=headers, response_time=T, top_level_site=SITE,
+                         cancelled=True, body=b"x" * 214)
+    assert not result.stored and "cancelled" in result.why
+    assert cache.lookup(PLAIN, URL, T + 1, top_level_site=SITE).action == "miss"
+    assert cache.store(PLAIN, URL, status=200, response_headers=headers, response_time=T, top_level_site=SITE).stored
+
+
+@pytest.mark.parametrize(
+    "headers, size, stored",
+    [
+        pytest.param([("Content-Type", "text/plain")], 214, True, id="cancelled-deviation-sniffed-small-body-stored"),
+        pytest.param([], 2048, True, id="cancelled-deviation-no-type-2048-stored"),
+        pytest.param([], 4096, False, id="cancelled-deviation-past-first-read-not-stored"),
+        pytest.param([("Content-Type", "image/png")], 214, False, id="cancelled-image-type-not-sniffed-not-stored"),
+        pytest.param([("Content-Type", "text/plain"), ("X-Content-Type-Options", "nosniff")], 214, False,
+                     id="cancelled-nosniff-not-stored"),
+    ],
+)
+def test_a_cancelled_load_read_whole_first_is_stored_deviation(headers, size, stored):
+    cache = HTTPCache()
+    result = cache.store(CORS, URL, status=200, response_headers=headers + [("Cache-Control", "max-age=3600")],
+                         response_time=T, top_level_site=SITE, cancelled=True, body=b"x" * size)
+    assert result.stored is stored, result.why

@@ -28,6 +28,7 @@ CORS = ImageSource(response_tainting="cors", width=4, height=3)
 CROSS = ImageSource(response_tainting="opaque", width=4, height=3)
 BROKEN = ImageSource(state="broken")
 BROKEN_CROSS = ImageSource(state="broken", response_tainting="opaque")
+NETWORK_ERROR = ImageSource(state="broken", broken_by="network")
 UNAVAILABLE = ImageSource(state="unavailable", width=4, height=3)
 PARTIAL = ImageSource(state="partially available", width=4, height=3)
 DATA_URL = ImageSource.data_url(width=4, height=3)
@@ -717,8 +718,8 @@ def test_tex_image_2d_security_error(make, text):
 @pytest.mark.parametrize(
     "make, console",
     [
-        pytest.param(lambda: BROKEN, "WebGL: INVALID_VALUE: texImage2D: invalid image", id="texImage2D-broken-image-GL-INVALID_VALUE-no-exception"),
-        pytest.param(lambda: BROKEN_CROSS, "WebGL: INVALID_VALUE: texImage2D: invalid image", id="texImage2D-broken-checked-before-taint"),
+        pytest.param(lambda: BROKEN, "WebGL: INVALID_VALUE: texImage2D: bad image data", id="texImage2D-broken-image-GL-INVALID_VALUE-no-exception"),
+        pytest.param(lambda: NETWORK_ERROR, "WebGL: INVALID_VALUE: texImage2D: invalid image", id="texImage2D-network-error-checked-before-taint"),
         pytest.param(lambda: UNAVAILABLE, "WebGL: INVALID_VALUE: texImage2D: invalid image", id="texImage2D-unavailable-GL-INVALID_VALUE"),
         pytest.param(lambda: ImageSource(kind="video", state="unavailable"), "WebGL: INVALID_VALUE: texImage2D: no video", id="texImage2D-video-no-frame-GL-INVALID_VALUE"),
         pytest.param(lambda: ImageBitmap(width=1, height=1, detached=True), "WebGL: INVALID_VALUE: texImage2D: The source data has been detached.", id="texImage2D-detached-bitmap-GL-INVALID_VALUE"),
@@ -784,7 +785,8 @@ RUN = [
     ],
     pytest.param("convertToBlob", BROKEN, "InvalidStateError", BROKEN_DRAW_OFFSCREEN, None, id="run-convertToBlob-broken-InvalidStateError"),
     pytest.param("transferToImageBitmap", BROKEN, "InvalidStateError", BROKEN_DRAW_OFFSCREEN, None, id="run-transferToImageBitmap-broken-InvalidStateError"),
-    pytest.param("texImage2D", BROKEN, None, "WebGL: INVALID_VALUE: texImage2D: invalid image", None, id="run-texImage2D-broken-GL-error-not-exception"),
+    pytest.param("texImage2D", BROKEN, None, "WebGL: INVALID_VALUE: texImage2D: bad image data", None, id="run-texImage2D-broken-GL-error-not-exception"),
+    pytest.param("texImage2D", NETWORK_ERROR, None, "WebGL: INVALID_VALUE: texImage2D: invalid image", None, id="run-texImage2D-network-error-GL-error"),
     pytest.param(
         "createImageBitmap", BROKEN, "InvalidStateError",
         "Failed to execute 'createImageBitmap' on 'Window': The HTMLImageElement provided is in the 'broken' state.", None,
@@ -798,7 +800,9 @@ RUN = [
     # more sources
     pytest.param("getImageData", CORS, None, None, True, id="run-getImageData-cors-response-readable"),
     pytest.param("getImageData", DATA_URL, None, None, True, id="run-getImageData-data-url-readable"),
-    pytest.param("texImage2D", BROKEN_CROSS, None, "WebGL: INVALID_VALUE: texImage2D: invalid image", None, id="run-texImage2D-broken-cross-origin-GL-error"),
+    pytest.param("texImage2D", BROKEN_CROSS, "SecurityError",
+                 "Failed to execute 'texImage2D' on 'WebGLRenderingContext': The image element contains cross-origin data, "
+                 "and may not be loaded.", None, id="run-texImage2D-broken-opaque-taint-checked-first-SecurityError"),
     # The probe's canvas is at least 1x1 (trial.js's sizeOf), so an image with no size reads a blank pixel.
     pytest.param("getImageData", UNAVAILABLE, None, None, None,
                  id="run-getImageData-unavailable-bad-draws-nothing-then-reads-1x1"),

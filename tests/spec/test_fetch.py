@@ -406,6 +406,62 @@ def test_referer(page_url, url, expected):
     assert hop_request(r).referer == expected
 
 
+@pytest.mark.parametrize(
+    "chain_urls, expected",
+    [
+        # Page L1, image from L2 redirected back to L1: the second hop is same-origin with the page,
+        # but main fetch starts from the referrer the first hop left, the origin alone.
+        pytest.param([L2 + "/r", L1 + "/i"], [L1 + "/", L1 + "/"], id="referrer-redirect-cross-then-same-origin"),
+        pytest.param([L1 + "/r", L1 + "/i"], [L1 + "/page.html?q", L1 + "/page.html?q"],
+                     id="referrer-redirect-same-origin-keeps-url"),
+        pytest.param([L1 + "/r", L2 + "/r", L1 + "/i"], [L1 + "/page.html?q", L1 + "/", L1 + "/"],
+                     id="referrer-redirect-out-and-back"),
+    ],
+)
+def test_referrer_across_redirects(chain_urls, expected):
+    chain = [(u, 302, [("Location", v)]) for u, v in zip(chain_urls, chain_urls[1:])] + [(chain_urls[-1], 200, [])]
+    r = image_request(chain_urls[0], page_origin=parse_origin(L1), crossorigin=None, page_url=L1 + "/page.html?q#f")
+    result = fetch_image(r, chain)
+    assert [h.request.referer for h in result.hops] == expected
+
+
+def test_no_referrer_from_an_opaque_origin_page():
+    r = image_request(L1 + "/i", page_origin=parse_origin("null"), crossorigin=None, page_url=L1 + "/top")
+    assert fetch_image(r, [(L1 + "/i", 200, [])]).hops[0].request.referer is None
+
+
+@pytest.mark.parametrize(
+    "page, top, url, crossorigin, access, origin",
+    [
+        # An opaque-origin frame in a top page: same-site with the top, the permission counts as
+        # granted ("inactive"), and the Origin header is appended even for a GET.
+        pytest.param("null", L1, L1 + "/i", None, "inactive", "null", id="storage-access-opaque-frame-same-site-top-inactive-origin-null"),
+        pytest.param("null", L1, L2 + "/i", "use-credentials", "inactive", "null", id="storage-access-opaque-frame-same-site-other-port"),
+        pytest.param("null", L1, LH + "/i", None, "none", None, id="storage-access-opaque-frame-cross-site-none"),
+        pytest.param("null", None, L1 + "/i", None, "none", None, id="storage-access-opaque-top-none"),
+        # credentials mode "same-origin": no header at all (step 2 aborts).
+        pytest.param("null", L1, L1 + "/i", "anonymous", None, "null", id="storage-access-step2-not-include-no-header"),
+        # A same-site request from a tuple-origin top-level page: the cookie store attaches
+        # SameSite=Strict cookies, so step 1 returns null.
+        pytest.param(L1, None, L2 + "/i", None, None, None, id="storage-access-step1-same-site-null"),
+        pytest.param(L1, None, LH + "/i", None, "none", None, id="storage-access-cross-site-page-none"),
+    ],
+)
+def test_storage_access_status_and_origin(page, top, url, crossorigin, access, origin):
+    r = image_request(url, page_origin=parse_origin(page), crossorigin=crossorigin,
+                      container_url=top if parse_origin(page).opaque else None)
+    sent = hop_request(r)
+    assert (sent.sec_fetch_storage_access, sent.origin) == (access, origin)
+    assert ("Sec-Fetch-Storage-Access", access) in sent.headers() if access else "Sec-Fetch-Storage-Access" not in dict(sent.headers())
+
+
+@pytest.mark.parametrize("profile", ["spec", "webkit"])
+def test_storage_access_is_chromium_only(profile):
+    r = image_request(L1 + "/i", page_origin=parse_origin("null"), crossorigin=None, container_url=L1 + "/page")
+    sent = hop_request(r, profile=profile)
+    assert (sent.sec_fetch_storage_access, sent.origin) == (None, None)
+
+
 def test_headers_include_cookie_only_when_sent():
     result = run(L1 + "/i", [(L1 + "/i", 200, [])], page=L1, crossorigin=None)
     assert ("Cookie", "a=1") in result.hops[0].request.headers(cookie="a=1")
@@ -424,3 +480,20 @@ def test_failed_cors_check_names_the_hop():
     chain = [(B + "/r", 302, [("Location", C + "/i")] + ACAO_STAR), (C + "/i", 200, [])]
     assert run(B + "/r", chain).reason.endswith(f"(on the response from {C}/i, hop 2)")
     assert "hop" not in run(B + "/i", [(B + "/i", 200, [])]).reason
+
+
+@pytest.mark.parametrize(
+    "hops, origins, access",
+    [
+        # Chromium keeps the first request's Origin: null across redirects, and adds none later.
+        pytest.param([L1, LH], ["null", "null"], ["inactive", "none"], id="storage-access-deviation-origin-kept-after-redirect"),
+        pytest.param([LH, L1], [None, None], ["none", "inactive"], id="storage-access-deviation-origin-not-added-after-redirect"),
+    ],
+)
+def test_storage_access_origin_across_redirects(hops, origins, access):
+    urls = [h + f"/{i}" for i, h in enumerate(hops)]
+    chain = [(u, 302, [("Location", v)]) for u, v in zip(urls, urls[1:])] + [(urls[-1], 200, [])]
+    r = image_request(urls[0], page_origin=parse_origin("null"), crossorigin=None, container_url=L1 + "/page")
+    result = fetch_image(r, chain)
+    assert [h.request.origin for h in result.hops] == origins
+    assert [h.request.sec_fetch_storage_access for h in result.hops] == access

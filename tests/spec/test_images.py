@@ -113,6 +113,9 @@ def test_pattern_matches_applies_the_mask():
         pytest.param(WEBP, "application/octet-stream", "webp", id="sniff-images-step3-webp"),
         pytest.param(AVIF, "image/avif", "avif", id="sniff-images-deviation-avif-ftyp-brand"),
         pytest.param(SVG, None, "svg", id="sniff-images-deviation-svg-from-a-file-without-type"),
+        pytest.param(PNG, "text/xml", "png", id="sniff-images-step1-deviation-xml-type-still-sniffed"),
+        pytest.param(PNG, "application/rss+xml", "png", id="sniff-images-step1-deviation-any-xml-type-sniffed"),
+        pytest.param(PNG, "", "png", id="sniff-images-step3-response-without-content-type"),
     ],
 )
 def test_sniff_image_format(data, content_type, fmt):
@@ -122,7 +125,8 @@ def test_sniff_image_format(data, content_type, fmt):
 @pytest.mark.parametrize(
     "data, content_type, kind, words",
     [
-        pytest.param(SVG, "text/xml", "unsupported", "An XML type is used as it is", id="sniff-images-step1-other-xml-type"),
+        pytest.param(SVG, "text/xml", "svg-content-type", "served as 'text/xml'", id="sniff-images-svg-served-as-xml"),
+        pytest.param(SVG, "", "svg-content-type", "no Content-Type at all", id="sniff-images-svg-served-without-type"),
         pytest.param(SVG, "image/png", "svg-content-type", "never SVG", id="sniff-images-svg-never-sniffed-from-bytes"),
         pytest.param(SVG, "text/plain", "svg-content-type", "never SVG", id="sniff-images-svg-served-as-text"),
         pytest.param(HEIC, "image/heic", "unsupported", "HEIC", id="sniff-images-step4-heic-not-decoded"),
@@ -188,3 +192,42 @@ def test_preview_shows_text_or_hex():
 def test_image_state_when_fetched(dimensions_known, state, event):
     assert image_state_when_fetched(dimensions_known=dimensions_known) == state
     assert EVENT_FOR_STATE[state] == event
+
+
+# --- When Chromium knows the size (measured), and whether a body loads -----------------------------
+
+from cors_lab.assets import get_asset  # noqa: E402  (the lab's pictures: the files the rule was measured on)
+from cors_lab.spec.images import SIZE_RULES, image_loads, size_known, svg_complete  # noqa: E402
+
+# picture -> the first length from which Chromium 156 fired load (tools/measure_truncation.py).
+MEASURED_LOAD_FROM = {"picture.png": 41, "picture.gif": 46, "picture.jpg": 623, "picture.webp": 30,
+                      "picture.avif": 267, "picture.bmp": 54, "picture.ico": 22}
+
+
+@pytest.mark.parametrize("name, n", [pytest.param(k, v, id=f"size-known-{k}-from-{v}") for k, v in MEASURED_LOAD_FROM.items()])
+def test_size_known_from_the_measured_length(name, n):
+    body = get_asset(name).body
+    fmt = sniff_image_format(body, None)
+    assert fmt in SIZE_RULES
+    assert size_known(fmt, body[:n]) and size_known(fmt, body)
+    assert not size_known(fmt, body[: n - 1])
+    assert image_loads(body[:n], get_asset(name).content_type) and not image_loads(body[: n - 1], get_asset(name).content_type)
+
+
+@pytest.mark.parametrize(
+    "data, content_type, loads",
+    [
+        pytest.param(b"", "image/png", False, id="image-loads-empty-body-error"),
+        pytest.param(HTML_PAGE, "text/html", False, id="image-loads-html-page-error"),
+        pytest.param(SVG, "image/svg+xml", True, id="image-loads-svg-served-as-svg"),
+        pytest.param(SVG, "", False, id="image-loads-svg-without-content-type-never-sniffed"),
+        pytest.param(SVG[:-3], "image/svg+xml", False, id="image-loads-svg-cut-before-root-ends"),
+    ],
+)
+def test_image_loads(data, content_type, loads):
+    assert image_loads(data, content_type) is loads
+
+
+def test_svg_complete_needs_the_root_end():
+    assert svg_complete(b"<svg xmlns='http://www.w3.org/2000/svg'></svg>\n")
+    assert not svg_complete(b"<svg xmlns='http://www.w3.org/2000/svg'><rect/>")

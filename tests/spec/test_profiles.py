@@ -85,10 +85,12 @@ def test_no_sec_fetch_after_cors_redirect(profile, metadata):
 
 
 @pytest.mark.parametrize("profile, origin, referer", [
-    ("spec", None, SITE + "/"), ("chromium", "null", None), ("firefox", "null", SITE + "/"), ("webkit", None, SITE + "/"),
+    ("spec", None, None), ("chromium", "null", None), ("firefox", "null", SITE + "/"), ("webkit", None, SITE + "/"),
 ], ids=lambda v: str(v))
 def test_opaque_frame_inside_an_http_page(profile, origin, referer):
-    """origin-null-on-opaque-no-cors and no-referer-from-opaque-frame: a sandboxed srcdoc frame in a site page."""
+    """A sandboxed srcdoc frame in a site page, image from the same site: storage-access-headers
+    (Chromium: Origin null), origin-null-on-opaque-no-cors (Firefox) and referer-from-opaque-frame
+    (Firefox, WebKit: the standard sends no Referer from an opaque origin)."""
     [hop] = hops("null", [(CDN + "/i.png", 200, [])], None, profile, container=SITE + "/page")
     assert (hop.origin, hop.referer) == (origin, referer)
     [alone] = hops("null", [(CDN + "/i.png", 200, [])], None, profile)  # no container: nothing to send
@@ -275,3 +277,89 @@ def test_the_readme_lists_every_deviation_with_a_link():
     missing = [n for n in DEVIATIONS if n not in section]
     assert not missing, f"README's deviation table misses {missing}"
     assert rows and all("](http" in line for line in rows.values())
+
+
+# --- Deviations found by the random tester and measured in all three engines (issue 13) -------------
+
+
+@pytest.mark.parametrize("profile, from_other, from_site", [
+    ("spec", None, None), ("chromium", "none", "none"), ("firefox", None, "none"), ("webkit", None, None),
+], ids=lambda v: str(v))
+def test_storage_access_headers_after_a_redirect(profile, from_other, from_site):
+    """storage-access-headers (Chromium, Firefox) and storage-access-same-origin-chain-only (Firefox): the
+    second request, to another site, after a redirect from another origin or from the page's own."""
+    for first, want in ((CDN, from_other), (SITE, from_site)):
+        chain = [(first + "/r", 302, [("Location", OTHER + "/i.png")]), (OTHER + "/i.png", 200, [])]
+        _, b = hops(SITE, chain, None, profile)
+        assert b.sec_fetch_storage_access == want, first
+
+
+@pytest.mark.parametrize("profile, referer", [
+    ("spec", None), ("chromium", None), ("firefox", SITE + "/"), ("webkit", SITE + "/page"),
+], ids=lambda v: str(v))
+def test_opaque_frame_referer_to_its_own_site(profile, referer):
+    """referer-from-opaque-frame (Firefox, WebKit) and opaque-frame-referer-origin-only (Firefox), with
+    the image on the frame's page's own origin, where strict-origin-when-cross-origin keeps the URL."""
+    [hop] = hops("null", [(SITE + "/i.png", 200, [])], None, profile, container=SITE + "/page")
+    assert hop.referer == referer
+
+
+@pytest.mark.parametrize("profile, keeps", [("spec", True), ("chromium", True), ("firefox", True), ("webkit", False)])
+def test_secure_cookies_https_only(profile, keeps):
+    from cors_lab.spec.fetch import secure_for_cookies
+
+    assert secure_for_cookies(SITE + "/login", profile=profile) is keeps
+    assert secure_for_cookies("https://a.test/", profile=profile)
+
+
+@pytest.mark.parametrize(
+    "profile, text_plain, png_as_svg, png_as_video, png_as_pdf",
+    [("spec", True, False, True, True), ("chromium", True, False, True, True),
+     ("firefox", True, True, True, True), ("webkit", True, False, False, False)],
+    ids=lambda v: str(v),
+)
+def test_which_types_decode_as_images(profile, text_plain, png_as_svg, png_as_video, png_as_pdf):
+    """svg-type-sniffs-raster (Firefox) and media-types-not-images (WebKit): a PNG under other labels."""
+    from cors_lab.assets import get_asset
+    from cors_lab.spec.images import image_loads
+
+    png = get_asset("picture.png").body
+    loads = [image_loads(png, t, profile=profile) for t in ("text/plain", "image/svg+xml", "video/mp4", "application/pdf")]
+    assert loads == [text_plain, png_as_svg, png_as_video, png_as_pdf]
+
+
+@pytest.mark.parametrize("profile, gif_from, avif_from", [
+    ("chromium", 46, 267), ("spec", 46, 267), ("firefox", 47, 405), ("webkit", 14, 405),
+], ids=lambda v: str(v))
+def test_when_a_cut_picture_s_size_is_known(profile, gif_from, avif_from):
+    """gif-size-after-image-descriptor (Firefox), gif-size-after-screen-descriptor (WebKit),
+    avif-size-after-whole-file (both): the shortest cut of the lab's GIF and AVIF that fires load."""
+    from cors_lab.assets import get_asset
+    from cors_lab.spec.images import image_loads
+
+    for name, first in (("picture.gif", gif_from), ("picture.avif", avif_from)):
+        asset = get_asset(name)
+        loads = [n for n in range(len(asset.body) + 1) if image_loads(asset.body[:n], asset.content_type, profile=profile)]
+        assert loads[0] == first and loads == list(range(first, len(asset.body) + 1)), name
+
+
+@pytest.mark.parametrize("profile, calls_png, calls_text", [
+    ("spec", 1, 1), ("chromium", 2, 1), ("firefox", 1, 1), ("webkit", 2, 2),
+], ids=lambda v: str(v))
+def test_a_load_cancelled_by_its_cors_check_and_the_cache(profile, calls_png, calls_text):
+    """cancelled-load-not-cached (Chromium, WebKit) and sniffed-body-cached-before-cancel (Chromium): an
+    anonymous load failing its CORS check, then the same load again: how many requests reach the server."""
+    from cors_lab.assets import get_asset
+
+    body = get_asset("picture.png").body
+    for ctype, calls in (("image/png", calls_png), ("text/plain", calls_text)):
+        sent = []
+
+        def transport(url, headers, timeout, ctype=ctype):
+            sent.append(url)
+            return RawResponse(200, (("Content-Type", ctype), ("Cache-Control", "max-age=3600")), body)
+
+        b = Browser(SITE, transport=transport, engine=profile)
+        for _ in range(2):
+            assert b.load_image(CDN + "/x.png", crossorigin="anonymous").event == "error"
+        assert len(sent) == calls, ctype

@@ -10,7 +10,7 @@ import re
 PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "cors_lab"
 README = PACKAGE / "spec" / "README.md"
 # What a Fetch step id looks like: the algorithm, then the step and a few words.
-STEP_ID = re.compile(r"^(cors-check-step\d+|http-redirect-fetch-step\d+|main-fetch|http-network-fetch)-[a-z0-9-]+$")
+STEP_ID = re.compile(r"^(cors-check-step\d+|http-redirect-fetch-step\d+|http-fetch-step\d+|main-fetch|http-network-fetch)-[a-z0-9-]+$")
 
 
 def _section(title: str) -> list[str]:

@@ -149,6 +149,8 @@ class ImageSource:
 
     `response_tainting` is Fetch's ("basic" | "cors" | "opaque"); `width`/`height` are the decoded
     natural size. A data: URL image is fetched with "basic" tainting: see `ImageSource.data_url`.
+    `broken_by`: for a broken image, "network" when its fetch ended in a network error (CORS, ORB,
+    unreachable), so it has no response at all; "decode" when the response arrived but did not decode.
 
     Spec: https://html.spec.whatwg.org/multipage/canvas.html#canvasimagesource
     """

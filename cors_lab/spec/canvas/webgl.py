@@ -59,15 +59,14 @@ class WebGLCanvas(ElementExports, Surface):
         # differs from the origin of the containing Document, or with an HTMLCanvasElement,
         # ImageBitmap or OffscreenCanvas whose bitmap's origin-clean flag is set to false, a
         # SECURITY_ERR exception must be thrown." The spec says nothing of broken images; Chromium
-        # (WebGLRenderingContextBase::ValidateHTMLImageElement) synthesizes INVALID_VALUE before the
-        # taint check: "no image" without a cached image, "invalid image" when the image resource has
-        # no response URL (a network or CORS failure), and TexImageImpl's "bad image data" when
-        # nothing decodes.
+        # (WebGLRenderingContextBase::ValidateHTMLImageElement) synthesizes INVALID_VALUE "invalid
+        # image" when the image resource has no response URL (a network error: CORS, ORB, an
+        # unreachable server), then checks the taint for any image with a response, decoded or not,
+        # then TexImageImpl says "bad image data" when nothing decodes.
         kind = source.kind
         if kind == "img":
-            # Deviation: every not-yet/never-decoded state maps to "invalid image" (an <img> with
-            # no src at all would say "no image"); a decode failure after a good response would say
-            # "bad image data". The GL error is INVALID_VALUE in every case.
+            # Deviation: an image that was never fetched maps to "invalid image" too (an <img> with
+            # no src at all would say "no image"). The GL error is INVALID_VALUE in every case.
             if source.state in ("unavailable", "broken"):
                 if self.profile.has("teximage2d-broken-image-uploads-zeros"):
                     # Choice "teximage2d-broken-image-uploads-zeros" (Firefox ESR 153): no GL error.
@@ -75,9 +74,14 @@ class WebGLCanvas(ElementExports, Surface):
                     note(self.log, f"texImage2D(): the image has no data; {self.profile.engine} uploads zeros, no GL "
                                    "error", "texImage2D")
                     return None
-                return self._gl_error("INVALID_VALUE", "invalid image")
+                if source.state == "unavailable" or source.broken_by == "network":
+                    return self._gl_error("INVALID_VALUE", "invalid image")
+            # Measured in Chromium 156 (2026-11-30): an opaque (no-cors, cross-origin) response that
+            # does not decode throws SecurityError, as a decoded one does.
             if is_not_origin_clean(source):
                 return self._security_error("The image element contains cross-origin data, and may not be loaded.")
+            if source.state == "broken":
+                return self._gl_error("INVALID_VALUE", "bad image data")
             # A loaded image of zero size: TexImageImpl finds no pixels, "bad image data" (measured in
             # Chromium 156 on 2026-11-29 with 0x0, 0x10 and 10x0 SVG images; the taint check comes first).
             if source.natural_width == 0 or source.natural_height == 0:
