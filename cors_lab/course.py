@@ -14,6 +14,7 @@ import html
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import ipywidgets
@@ -24,6 +25,7 @@ from .outcome import Outcome
 from .snippet import javascript
 from .trial import Trial
 
+GUIDE_JS = Path(__file__).with_name("mdn_guide.js")
 OUTCOMES = ("readable", "tainted", "load error")
 EXCEPTIONS = ("none", "SecurityError", "InvalidStateError")
 ANSWER_LATER = "choose an answer in Jupyter; the experiment runs and the answer appears after your choice"
@@ -33,6 +35,18 @@ _REFERENCE = {"on": False}
 def reference_copy(on: bool = True) -> None:
     """From now on questions show their answer at once (the maintainers' executed reference copies)."""
     _REFERENCE["on"] = bool(on)
+
+
+def in_reference_copy() -> bool:
+    """True after `reference_copy()`: outputs are for a stored reference copy (answers, static pictures)."""
+    return _REFERENCE["on"]
+
+
+def guide_code() -> Shown:
+    """The MDN guide's example code (``mdn_guide.js``: its two functions, verbatim), shown as JavaScript."""
+    text = GUIDE_JS.read_text(encoding="utf-8")
+    body = "\n".join(line for line in text.splitlines() if not line.startswith("// ")).strip()
+    return Shown(body, language="js", title="MDN's guide: startDownload() and imageReceived()")
 
 
 def outcome_class(outcome: Outcome) -> str:
@@ -159,11 +173,13 @@ def choose(prompt: str, choices: Sequence[str], run: Callable[[], tuple]) -> Que
 
 
 def ask(lab: Any, url: str, *, crossorigin: str | None = None, operation: str = "getImageData",
-        browser: Any = None, probe: Any = None, exception: bool = False, prompt: str = "") -> Question | Revealed:
+        browser: Any = None, probe: Any = None, exception: bool = False, prompt: str = "",
+        show_code: bool = True) -> Question | Revealed:
     """Predict one image experiment, then see it: readable, tainted or load error (and, with
     ``exception=True``, which exception ``operation`` throws). After the choice the experiment runs in
     the model, the kernel ``browser`` (its cookies and HTTP cache carry over; a fresh one by default)
-    and, with a ``probe``, your own browser; then the rule that decided and the JavaScript that ran."""
+    and, with a ``probe``, your own browser; then the rule that decided and (unless ``show_code`` is
+    False, for a series of questions whose page code is the same) the JavaScript that ran."""
     rows: dict[str, Sequence[str]] = {"outcome": OUTCOMES}
     if exception:
         rows["exception"] = EXCEPTIONS
@@ -184,9 +200,10 @@ def ask(lab: Any, url: str, *, crossorigin: str | None = None, operation: str = 
         right = {"outcome": outcome_class(kernel)}
         if exception:
             right["exception"] = kernel.exception or "none"
-        shown = [result, Shown(kernel.why or "", title="Why"), *notes,
-                 Shown(javascript(Trial(str(url), crossorigin, operation)), language="js",
-                       title="The JavaScript that ran (paste it into the console of a page on the page's origin)")]
+        shown = [result, Shown(kernel.why or "", title="Why"), *notes]
+        if show_code:
+            shown.append(Shown(javascript(Trial(str(url), crossorigin, operation)), language="js",
+                               title="The JavaScript that ran (paste it into the console of a page on the page's origin)"))
         return Answer(right, shown)
 
     question = Question(prompt, rows, run)
@@ -194,4 +211,4 @@ def ask(lab: Any, url: str, *, crossorigin: str | None = None, operation: str = 
 
 
 __all__ = ["ANSWER_LATER", "EXCEPTIONS", "OUTCOMES", "Answer", "Question", "Revealed", "Shown", "ask", "choose",
-           "outcome_class", "reference_copy"]
+           "guide_code", "in_reference_copy", "outcome_class", "reference_copy"]

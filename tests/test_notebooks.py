@@ -1,4 +1,5 @@
-"""The course notebooks: built from tools/build_notebooks.py, executed, stored, and listed in 00."""
+"""The course notebooks: built from tools/build_notebooks.py, as learners' copies (no outputs, so no answer
+before a guess) and executed reference copies (notebooks/reference/, solutions/), and listed in 00."""
 
 import importlib.util
 import json
@@ -12,6 +13,10 @@ spec = importlib.util.spec_from_file_location("build_notebooks", ROOT / "tools" 
 builder = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(builder)
 NAMES = sorted(builder.NOTEBOOKS)
+LEARNERS = [n for n in NAMES if not n.startswith(builder.EXECUTED_ONLY)]
+# Executed notebooks (path under notebooks/ without .ipynb) -> their source's name.
+EXECUTED = {**{f"{builder.REFERENCE_DIR}/{n}": n for n in LEARNERS},
+            **{n: n for n in NAMES if n.startswith(builder.EXECUTED_ONLY)}}
 
 
 def load(name):
@@ -21,19 +26,41 @@ def load(name):
 def test_every_notebook_file_has_a_source():
     files = sorted(str(p.relative_to(ROOT / "notebooks").with_suffix("")) for p in (ROOT / "notebooks").rglob("*.ipynb")
                    if ".ipynb_checkpoints" not in p.parts)
-    assert files == NAMES
+    assert files == sorted(LEARNERS + list(EXECUTED))
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_notebook_matches_its_source(name):
+@pytest.mark.parametrize("name", LEARNERS)
+def test_learner_copy_matches_its_source_and_stores_no_output(name):
     nb = load(name)
-    stored = ["".join(c["source"]) for c in nb["cells"]]
-    assert stored == [c.source for c in builder.NOTEBOOKS[name]], "rebuild: python tools/build_notebooks.py " + name
+    assert ["".join(c["source"]) for c in nb["cells"]] == [c.source for c in builder.NOTEBOOKS[name]], (
+        "rebuild: python tools/build_notebooks.py " + name)
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    stored = [c for c in nb["cells"] if c["cell_type"] == "code" and (c["outputs"] or c["execution_count"])]
+    assert not stored, "a learner's copy must not hold an answer before the learner's guess"
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_notebook_is_executed_in_order_with_kernelspec(name):
-    nb = load(name)
+@pytest.mark.parametrize("path", sorted(EXECUTED))
+def test_reference_copy_matches_its_source(path):
+    name = EXECUTED[path]
+    expected = builder.reference_cells(name) if path != name else builder.NOTEBOOKS[name]
+    stored = ["".join(c["source"]) for c in load(path)["cells"]]
+    assert stored == [c.source for c in expected], "rebuild: python tools/build_notebooks.py " + name
+
+
+@pytest.mark.parametrize("name", LEARNERS)
+def test_every_prediction_is_a_question_not_an_answer(name):
+    """Each question cell calls ask/choose; no markdown states a result right before its question."""
+    cells = builder.NOTEBOOKS[name]
+    questions = [i for i, c in enumerate(cells) if c.cell_type == "code" and re.search(r"\b(ask|choose)\(", c.source)]
+    prompts = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and "**Predict" in c.source]
+    assert not prompts, "Predict prompts are questions now: cors_lab.course.ask/choose"
+    if name not in ("09-exercises",):
+        assert questions, f"{name} asks nothing"
+
+
+@pytest.mark.parametrize("path", sorted(EXECUTED))
+def test_notebook_is_executed_in_order_with_kernelspec(path):
+    nb = load(path)
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
     counts = [c["execution_count"] for c in nb["cells"] if c["cell_type"] == "code"]
     assert counts == list(range(1, len(counts) + 1))
@@ -41,14 +68,35 @@ def test_notebook_is_executed_in_order_with_kernelspec(name):
     assert "sys.path" not in text and not re.search(r"[?&]token=[0-9a-f]{16,}|_xsrf=", text)
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_raising_cells_are_tagged_and_keep_their_error(name):
-    for cell in load(name)["cells"]:
+@pytest.mark.parametrize("path", sorted(EXECUTED))
+def test_raising_cells_are_tagged_and_keep_their_error(path):
+    for cell in load(path)["cells"]:
         if cell["cell_type"] != "code":
             continue
         errors = [o for o in cell["outputs"] if o["output_type"] == "error"]
         tagged = "raises-exception" in cell.get("metadata", {}).get("tags", [])
         assert bool(errors) == tagged, "".join(cell["source"])
+
+
+@pytest.mark.parametrize("path", sorted(p for p in EXECUTED if p != EXECUTED[p]))
+def test_reference_canvases_store_a_picture_with_alt_text(path):
+    for cell in load(path)["cells"]:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if str(data.get("text/plain", "")).startswith("LabCanvas "):
+                assert data.get("image/png") and 'alt="' in data.get("text/html", ""), path
+                assert "application/vnd.jupyter.widget-view+json" not in data
+
+
+def test_the_guide_code_shown_in_06_is_verbatim():
+    from cors_lab.course import guide_code
+
+    guide = (ROOT.parent.parent / "shared" / "reference" / "mdn-cors-enabled-image.md")
+    shown = guide_code().text
+    assert "function startDownload()" in shown and "function imageReceived()" in shown
+    if guide.exists():  # the project's copy of MDN's page
+        blocks = re.findall(r"```js\n(.*?)```", guide.read_text(), re.S)
+        assert shown == "\n".join(blocks).strip()
 
 
 def test_start_here_lists_every_notebook():
