@@ -9,8 +9,10 @@ async function experiment() {
 {{crossorigin}}
   const load = await new Promise((resolve) => {
     img.onload = () => resolve("load");
-    img.onerror = () => resolve("error");  // a refused CORS check is an error event, not a taint
-    img.src = {{url}};  // after crossOrigin: the attribute decides the request's mode
+    // a refused CORS check fires "error": a network error, not a taint
+    img.onerror = () => resolve("error");
+    // set src after crossOrigin: the attribute decides the request's mode
+    img.src = {{url}};
   });
   const canvas = document.createElement("canvas");
   canvas.width = img.naturalWidth || 1;

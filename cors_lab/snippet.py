@@ -17,7 +17,7 @@ from .trial import TRIAL_OPERATIONS, Trial
 
 EXPERIMENT_JS = Path(__file__).with_name("experiment.js")
 SECTION = re.compile(r"^// @@ (\S+)\n", re.MULTILINE)
-NO_ATTRIBUTE = "  // no crossOrigin: a no-cors request; a foreign image loads but taints the canvas"
+NO_ATTRIBUTE = "  // no crossOrigin: a no-cors request (a foreign image loads, but taints)"
 
 
 @lru_cache(maxsize=1)

@@ -113,11 +113,11 @@ The model says why, naming the rule and linking the standard:
     md("The three outcomes, and what decides between them:\n" + THREE_OUTCOMES + PREDICT_HOW),
     code("""
 from cors_lab.course import OUTCOMES, choose, outcome_class
-def no_header():
-    r = predict(page="https://a.test", chain=[("https://b.test/cat.png", 200, [])], crossorigin="anonymous")
+no_acao = [("https://b.test/cat.png", 200, [])]
+def experiment():
+    r = predict(page="https://a.test", chain=no_acao, crossorigin="anonymous")
     return outcome_class(r), r
-choose('crossorigin="anonymous", and the server sends no Access-Control-Allow-Origin. What happens?',
-       OUTCOMES, no_header)
+choose('crossorigin="anonymous", no Access-Control-Allow-Origin. What happens?', OUTCOMES, experiment)
 """),
     md("""
 With `crossorigin` set, a missing header is not a taint, it is a **load error**. The request is made
