@@ -195,6 +195,11 @@ def ask(lab: Any, url: str, *, crossorigin: str | None = None, operation: str = 
             live = None
             notes.append(Shown("Your browser is behind one origin and cannot reach this lab server, so only the "
                                "kernel answers here (notebook 07 runs the probe's own pictures)."))
+        page = getattr(getattr(browser, "origin", None), "serialize", lambda: None)()
+        if browser is not None and (live is None or live.mode == "site") and page != lab.site.origin:
+            notes.append(Shown(f"This kernel Browser's page is {page}, but the lab now says {lab.site.origin} (it "
+                               "follows your browser's address bar), so the engines' Origin headers differ. "
+                               "Fix: run the notebook again from its first cell."))
         result = compare(lab, url, crossorigin, operation, live, browser=browser)
         kernel = result.outcomes["kernel"]
         right = {"outcome": outcome_class(kernel)}

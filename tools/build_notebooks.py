@@ -872,9 +872,15 @@ ask(lab, probe.url("picture.png", acao="*", nonce=True), crossorigin="use-creden
 """),
     md("""
 `*` is never enough with credentials, in each engine measured (Chromium 156, Firefox ESR 153.8,
-WebKitGTK 2.50.6). `cors_lab.compare(lab, url, crossorigin, operation, probe)` gives the same table
-without the question. A disagreement would be news: a browser that differs, a stale HTTP cache, or
-an extension that rewrites CORS headers.
+WebKitGTK 2.50.6). `cors_lab.compare` gives the same table without a question; here with
+`anonymous`, which `*` does allow:
+"""),
+    code("""
+cors_lab.compare(lab, probe.url("picture.png", acao="*"), "anonymous", "getImageData", probe)
+"""),
+    md("""
+A disagreement would be news: a browser that differs, a stale HTTP cache, or an extension that
+rewrites CORS headers.
 
 ## The lab panel
 

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from .course import PANEL_CELL, PANEL_STATE, PROBE_STATE
+from .course import PANEL_CELL, PANEL_STATE, PROBE_STATE, TAINTED_CELL
 from .hub import Hub
 from .notebook import (
     QUIET_LAB,
@@ -123,7 +123,7 @@ def test_kernel_notebooks_run_to_the_end_on_hub(chromium, one_origin_hub, name, 
         nb.run_all()  # its promise says false here: a raises-exception cell counts as a failure
         record(f"hub-{name[:2]}", {"login_to_run_all_done_s": time.perf_counter() - t0, **nb.timings})
         cells = nb.cells()
-        nb.screenshot(f"hub-{name[:2]}-start", cell=4 if name.startswith("01") else 2)
+        nb.screenshot(f"hub-{name[:2]}-start", cell=TAINTED_CELL if name.startswith("01") else 2)
         nb.screenshot(f"hub-{name[:2]}-end", cell=len(cells) - 1)
     finally:
         context.close()
