@@ -174,12 +174,13 @@ def choose(prompt: str, choices: Sequence[str], run: Callable[[], tuple]) -> Que
 
 def ask(lab: Any, url: str, *, crossorigin: str | None = None, operation: str = "getImageData",
         browser: Any = None, probe: Any = None, exception: bool = False, prompt: str = "",
-        show_code: bool = True) -> Question | Revealed:
+        show_code: bool = True, misplaced: str | None = None) -> Question | Revealed:
     """Predict one image experiment, then see it: readable, tainted or load error (and, with
     ``exception=True``, which exception ``operation`` throws). After the choice the experiment runs in
     the model, the kernel ``browser`` (its cookies and HTTP cache carry over; a fresh one by default)
     and, with a ``probe``, your own browser; then the rule that decided and (unless ``show_code`` is
-    False, for a series of questions whose page code is the same) the JavaScript that ran."""
+    False, for a series of questions whose page code is the same) the JavaScript that ran. ``misplaced``
+    puts "anonymous" on that property instead of the attribute (`cors_lab.trial.MISPLACED`)."""
     rows: dict[str, Sequence[str]] = {"outcome": OUTCOMES}
     if exception:
         rows["exception"] = EXCEPTIONS
@@ -200,14 +201,14 @@ def ask(lab: Any, url: str, *, crossorigin: str | None = None, operation: str = 
             notes.append(Shown(f"This kernel Browser's page is {page}, but the lab now says {lab.site.origin} (it "
                                "follows your browser's address bar), so the engines' Origin headers differ. "
                                "Fix: run the notebook again from its first cell."))
-        result = compare(lab, url, crossorigin, operation, live, browser=browser)
+        result = compare(lab, url, crossorigin, operation, live, browser=browser, misplaced=misplaced)
         kernel = result.outcomes["kernel"]
         right = {"outcome": outcome_class(kernel)}
         if exception:
             right["exception"] = kernel.exception or "none"
         shown = [result, Shown(kernel.why or "", title="Why"), *notes]
         if show_code:
-            shown.append(Shown(javascript(Trial(str(url), crossorigin, operation)), language="js",
+            shown.append(Shown(javascript(Trial(str(url), crossorigin, operation, misplaced=misplaced)), language="js",
                                title="The JavaScript that ran (paste it into the console of a page on the page's origin)"))
         return Answer(right, shown)
 

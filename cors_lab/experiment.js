@@ -2,7 +2,8 @@
 // Owns: the readable page code of a Trial (cors_lab/snippet.py fills it in: URL, crossOrigin line,
 // operation). Must not: be run as is (it is a template), or differ in outcome from trial.js for the same
 // Trial — tests/test_snippet.py runs every filled-in copy in Chromium next to trial.js and compares.
-// Sections start with "// @@ name"; {{crossorigin}}, {{url}} and {{operation}} are filled in.
+// Sections start with "// @@ name"; {{crossorigin}}, {{url}}, {{misplaced}} and {{operation}} are filled in
+// ({{misplaced}}: the line that puts "anonymous" on a canvas or its context, or nothing).
 // @@ page
 async function experiment() {
   const img = new Image();
@@ -17,6 +18,7 @@ async function experiment() {
   const canvas = document.createElement("canvas");
   canvas.width = img.naturalWidth || 1;
   canvas.height = img.naturalHeight || 1;
+{{misplaced}}
   try {
 {{operation}}
   } catch (e) {

@@ -15,6 +15,13 @@ from pathlib import Path
 
 from .trial import TRIAL_OPERATIONS, Trial
 
+# A misplaced "anonymous" (Trial.misplaced): the line, and where it goes ("crossorigin" or "misplaced" slot).
+MISPLACED_LINES = {
+    "img.origin": ("crossorigin", '  img.origin = "anonymous";  // <img> has no origin property: a no-cors request'),
+    "canvas.crossOrigin": ("misplaced", '  canvas.crossOrigin = "anonymous";  // a canvas has no crossOrigin: nothing changes'),
+    "ctx.crossOrigin": ("misplaced", '  canvas.getContext("2d").crossOrigin = "anonymous";  // a context has none either'),
+}
+
 EXPERIMENT_JS = Path(__file__).with_name("experiment.js")
 SECTION = re.compile(r"^// @@ (\S+)\n", re.MULTILINE)
 NO_ATTRIBUTE = "  // no crossOrigin: a no-cors request (a foreign image loads, but taints)"
@@ -47,10 +54,16 @@ def javascript(trial: Trial) -> str:
     """
     parts = sections()
     page = parts["page"]
-    filled = (page.replace("{{crossorigin}}", crossorigin_line(trial.crossorigin))
+    slots = {"crossorigin": crossorigin_line(trial.crossorigin), "misplaced": None}
+    if trial.misplaced is not None:
+        slot, line = MISPLACED_LINES[trial.misplaced]
+        slots[slot] = line
+    misplaced = "{{misplaced}}\n" if slots["misplaced"] is None else "{{misplaced}}"
+    filled = (page.replace(misplaced, slots["misplaced"] or "")
+              .replace("{{crossorigin}}", slots["crossorigin"])
               .replace("{{url}}", json.dumps(trial.url))
               .replace("{{operation}}", parts[trial.operation].rstrip("\n")))
     return filled.rstrip("\n") + "\n"
 
 
-__all__ = ["EXPERIMENT_JS", "crossorigin_line", "javascript", "sections"]
+__all__ = ["EXPERIMENT_JS", "MISPLACED_LINES", "crossorigin_line", "javascript", "sections"]

@@ -10,8 +10,9 @@ import json
 
 import pytest
 
-from cors_lab.snippet import NO_ATTRIBUTE, javascript, sections
-from cors_lab.trial import TRIAL_OPERATIONS, Trial, trial_source
+from cors_lab.errors import UsageError
+from cors_lab.snippet import MISPLACED_LINES, NO_ATTRIBUTE, javascript, sections
+from cors_lab.trial import MISPLACED, TRIAL_OPERATIONS, Trial, trial_source
 
 
 
@@ -85,5 +86,41 @@ def test_shown_code_gives_the_trial_outcome_in_chromium(chromium, lab, case):
             shown = run_shown(page, javascript(trial))
             assert shown_outcome(shown, operation) == (expected["load"], expected["readback"], expected["exception"]), (
                 operation, shown, expected)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("where", MISPLACED)
+def test_misplaced_anonymous_is_shown_where_it_was_put(where):
+    js = javascript(Trial("http://127.0.0.1:1/p.png", misplaced=where))
+    assert MISPLACED_LINES[where][1] in js and "img.crossOrigin =" not in js
+
+
+def test_misplaced_needs_no_attribute_and_getimagedata():
+    with pytest.raises(UsageError):
+        Trial("http://127.0.0.1:1/p.png", "anonymous", misplaced="img.origin")
+    with pytest.raises(UsageError):
+        Trial("http://127.0.0.1:1/p.png", misplaced="canvas.crossOrigin", operation="toBlob")
+    with pytest.raises(UsageError):
+        Trial("http://127.0.0.1:1/p.png", misplaced="img.crossorigin")
+    assert Trial("http://127.0.0.1:1/p.png", misplaced="img.origin").spec(10)["misplaced"] == "img.origin"
+    assert "misplaced" not in Trial("http://127.0.0.1:1/p.png").spec(10)
+
+
+@pytest.mark.browser
+def test_misplaced_anonymous_does_nothing_in_chromium(chromium, lab):
+    """The server allows `*`: had any of these set the attribute, the picture would be readable."""
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        page.goto(lab.site.origin + "/")
+        page.evaluate(trial_source())
+        for where in MISPLACED:
+            trial = Trial(lab.cdn.url("picture.png", acao="*", nonce=True), misplaced=where)
+            got = page.evaluate("spec => globalThis.corsLabTrial(spec)", trial.spec(5000))
+            assert (got["load"], got["readback"]) == ("load", "SecurityError"), (where, got)
+            assert any(where in step for step in got["steps"]), got["steps"]
+            shown = run_shown(page, javascript(trial))
+            assert shown_outcome(shown, "getImageData") == ("load", "SecurityError", "SecurityError"), (where, shown)
     finally:
         context.close()

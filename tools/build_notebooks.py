@@ -267,6 +267,23 @@ canvas.draw_image(approved)
 canvas.get_image_data(8, 8, 1, 1).ravel()
 """),
     md("""
+## Where `"anonymous"` does nothing
+
+The server keeps answering `Access-Control-Allow-Origin: *`. This time the page puts `"anonymous"`
+somewhere other than the `<img>`'s `crossorigin` attribute: on the canvas, on its 2D context, or on
+`img.origin`. One question each:
+"""),
+    code("""
+from IPython.display import display
+for where in ("canvas.crossOrigin", "ctx.crossOrigin", "img.origin"):
+    display(ask(lab, lab.cdn.url("picture.png", acao="*", nonce=True), browser=browser, probe=probe,
+                misplaced=where, prompt=f'{where} = "anonymous" (no crossorigin on the <img>); the server allows *'))
+"""),
+    md("""
+Each is a `no-cors` load: only the `<img>`'s `crossorigin` attribute (which `img.crossOrigin` sets)
+decides the request's mode. A canvas, a context and `img.origin` have no such property; the page just
+adds an ordinary JavaScript property that no browser reads.
+
 What the servers saw — note the `Origin` header, sent only in CORS mode, and the `Sec-Fetch-Mode`
 (requests from your browser, when the probe is attached, are listed too):
 """),
@@ -557,7 +574,7 @@ print(browser.load_image(url).event)                           # 1. a plain <img
 """),
     code("""
 ask(lab, url, crossorigin="anonymous", browser=browser,
-    prompt="2. The same URL again, now with crossorigin=\\"anonymous\\" (the server would answer *)")
+    prompt='2. The same URL again, now with crossorigin="anonymous" (the server would answer *)')
 """),
     md("The server saw one request only:"),
     code("lab.cdn.log"),
@@ -789,7 +806,7 @@ print("saved:", len(local_storage.get_item("saved-image-example") or ""), "chara
     md("Without the `crossOrigin` line:"),
     code("""
 ask(lab, lab.cdn.url("picture.png", apache=True, nonce=True), browser=browser, operation="toDataURL",
-    prompt="The guide's code without downloadedImg.crossOrigin = \\"Anonymous\\"")
+    prompt="The guide's code without its line downloadedImg.crossOrigin = 'Anonymous'")
 """),
     code("start_download(lab.cdn.url(\"picture.png\", apache=True), cross_origin=None)"),
     md("""

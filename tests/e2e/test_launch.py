@@ -242,6 +242,6 @@ def test_kernel_notebooks_run_all_with_short_errors(chromium, tmp_path, app, nam
             assert "Fix:" in shown and "your cell, line 1" in shown and "%tb shows the full traceback" in shown, shown
             assert "site-packages" not in shown and len(shown) < 900, shown
     if name.startswith("01"):
-        tainted = cells[4]
+        tainted = cells[TAINTED_CELL]
         assert tainted["outputs"][0]["widget"] and "origin-clean: false (tainted)" in tainted["outputs"][0]["text"]
         assert canvases >= 1  # the picture itself, not a quoted status string
