@@ -893,7 +893,7 @@ WebKitGTK 2.50.6). `cors_lab.compare` gives the same table without a question; h
 `anonymous`, which `*` does allow:
 """),
     code("""
-cors_lab.compare(lab, probe.url("picture.png", acao="*"), "anonymous", "getImageData", probe)
+cors_lab.compare(lab, probe.url("picture.png", acao="*", nonce=True), "anonymous", "getImageData", probe)
 """),
     md("""
 A disagreement would be news: a browser that differs, a stale HTTP cache, or an extension that
