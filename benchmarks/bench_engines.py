@@ -1,55 +1,67 @@
-"""Model vs kernel browser vs Chromium over the same scenario matrix, in one run: times and ratios.
+"""predict() vs the kernel browser vs Chromium, Firefox ESR and WebKitGTK over the scenario matrix, in one run.
 
-    python benchmarks/bench_engines.py [--limit N]
+    python benchmarks/bench_engines.py [--limit N] [--engines chromium,firefox,webkit]
 
-Prints numbers, asserts nothing. Targets: predict() >= 1000x faster than Chromium per scenario,
-the kernel browser >= 3x faster. Chromium's time includes a fresh browser context per scenario
-(cache isolation), which is how the conformance suite runs it.
+Prints numbers, asserts nothing. Each engine runs the matrix the way the conformance suite does (one
+reused context, cookies deleted between scenarios, the page renamed instead of loaded), one engine
+after another so they do not compete for the cores; the kernel browser browses as each engine's
+profile. Targets: predict() >= 1000x faster than an engine per scenario, the kernel browser >= 3x.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
 from cors_lab import conformance, predict
-from cors_lab.harness import ChromiumHarness, browser_unavailable_reason
+from cors_lab.engines import ENGINE_NAMES
 from cors_lab.scenarios import matrix
 from cors_lab.spec import origins
+
+
+def predict_us(rows, profile: str, repeat: int = 20) -> float:
+    """Mean µs per predict() over the chains the engine received, each URL parsed afresh."""
+    chains = [(r, [(q["url"], q["status"], q["headers"]) for q in r.real_requests])
+              for r in rows if r.real_requests and not r.scenario.before]
+    start = time.perf_counter()
+    for _ in range(repeat):
+        for r, chain in chains:
+            origins._parse_url.cache_clear()  # each chain as new to predict() as it was to the engine
+            predict(page=r.model.page if r.scenario.page != "null" else "null", chain=chain,
+                    crossorigin=r.scenario.crossorigin, operation=r.scenario.operation, engine=profile)
+    return (time.perf_counter() - start) / (repeat * len(chains)) * 1e6
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=0, help="at most N scenarios (default: all)")
+    parser.add_argument("--engines", default=",".join(ENGINE_NAMES), help="comma-separated engine names")
     args = parser.parse_args()
     scenarios = matrix()[: args.limit or None]
-    reason = browser_unavailable_reason()
-    if reason:
-        raise SystemExit(f"needs Chromium: {reason}")
-    with ChromiumHarness() as harness:
-        rows = conformance.run(scenarios, harness=harness)
-        version, startup = harness.version, harness.startup_ms
-    # predict() alone, over the chains Chromium received, repeated for a stable figure.
-    chains = [(r, [(q["url"], q["status"], q["headers"]) for q in r.chromium_requests])
-              for r in rows if r.chromium_requests and not r.scenario.before]
+    names = [n for n in args.engines.split(",") if n]
+    load = os.getloadavg()
     start = time.perf_counter()
-    repeat = 20
-    for _ in range(repeat):
-        for r, chain in chains:
-            origins._parse_url.cache_clear()  # each chain as new to predict() as it was to Chromium
-            predict(page=r.model.page if r.scenario.page != "null" else "null", chain=chain,
-                    crossorigin=r.scenario.crossorigin, operation=r.scenario.operation)
-    model_us = (time.perf_counter() - start) / (repeat * len(chains)) * 1e6
-    kernel_ms = statistics.median(r.kernel_ms for r in rows)
-    chromium_ms = statistics.median(r.chromium_ms for r in rows)
-    agree = sum(r.agrees for r in rows)
-    print(f"{len(rows)} scenarios, {agree} agree; Chromium {version}, start-up {startup:.0f} ms")
-    print(f"  predict():      {model_us:8.1f} µs per scenario (mean of {repeat} passes over {len(chains)} chains, URLs parsed afresh)")
-    print(f"  kernel browser: {kernel_ms:8.2f} ms per scenario (median; real sockets, decode, cache)")
-    print(f"  Chromium:       {chromium_ms:8.1f} ms per scenario (median; fresh context each)")
-    print(f"  Chromium / predict()       = {chromium_ms * 1000 / model_us:8.0f}x  (target >= 1000x)")
-    print(f"  Chromium / kernel browser  = {chromium_ms / kernel_ms:8.1f}x  (target >= 3x)")
+    runs = conformance.run_engines(names, scenarios, parallel=False, with_sequences=False)
+    print(f"{len(scenarios)} scenarios per engine, one engine after another; load average {load[0]:.1f} -> "
+          f"{os.getloadavg()[0]:.1f}; {time.perf_counter() - start:.0f} s in all")
+    print(f"{'engine':24} {'agree':>9} {'engine ms':>10} {'kernel ms':>10} {'predict µs':>11} "
+          f"{'/ predict':>10} {'/ kernel':>9} {'start-up':>9} {'wall s':>7}")
+    for name, run in runs.items():
+        if run.skipped or run.error:
+            print(f"{name:24} {run.skipped or run.error}")
+            continue
+        rows = run.rows
+        engine_ms = statistics.median(r.real_ms for r in rows)
+        kernel_ms = statistics.median(r.kernel_ms for r in rows)
+        model_us = predict_us(rows, name)
+        agree = sum(r.agrees for r in rows)
+        print(f"{name + ' ' + run.version:24} {agree:>4}/{len(rows):<4} {engine_ms:>10.1f} {kernel_ms:>10.2f} "
+              f"{model_us:>11.1f} {engine_ms * 1000 / model_us:>9.0f}x {engine_ms / kernel_ms:>8.1f}x "
+              f"{run.startup_ms:>7.0f}ms {run.wall_s:>7.0f}")
+    print("engine ms, kernel ms: medians per scenario (the kernel browser browses as that engine's profile);"
+          " predict µs: mean over the chains the engine received.")
 
 
 if __name__ == "__main__":

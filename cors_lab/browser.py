@@ -1,8 +1,10 @@
-"""The kernel browser: loads images over real HTTP exactly as Chromium would, and lets the model decide.
+"""The kernel browser: loads images over real HTTP exactly as an engine would, and lets the model decide.
 
 Owns the I/O around cors_lab.spec: sends each hop's request (Origin, Sec-Fetch-*, Accept, cookies
 from its own jar per credentials mode), follows redirects itself through `ImageFetch`, keeps an HTTP
-cache through `HTTPCache`, decodes with `cors_lab.assets.decode_image`. It decides no rule itself.
+cache through `HTTPCache`, decodes with `cors_lab.assets.decode_image`. It decides no rule itself:
+the engine profile it browses as (Chromium by default; Firefox, WebKit or the standards' letter)
+picks the request headers, the cache key and the messages, exactly as in `predict`.
 Every failure ends as an "error" load result with a reason: never a traceback, never a hang; one
 wall-clock deadline (``timeout``) covers a whole load, every redirect and the decoding included.
 """
@@ -27,16 +29,17 @@ from requests.cookies import MockRequest, MockResponse, RequestsCookieJar, get_c
 from .assets import DecodedImage, decode_image
 from .errors import CorsLabError, UsageError
 from .outcome import Outcome
-from .predict import outcome_of
+from .predict import engine_profile, outcome_of
 from .render import origin_code, plain_row, plain_table
 from .spec.cache import HTTPCache
 from .spec.canvas import check_operation
 from .spec.fetch import FetchResult, HopRequest, ImageFetch, image_request
 from .spec.headers import HeaderList
 from .spec.origins import parse_origin
+from .spec.profiles import DEFAULT_PROFILE, Profile
 from .useragent import KERNEL_USER_AGENT_PREFIX
 
-KERNEL_USER_AGENT = f"{KERNEL_USER_AGENT_PREFIX}0.1 (Python; models Chromium's image loading)"
+KERNEL_USER_AGENT = f"{KERNEL_USER_AGENT_PREFIX}0.1 (Python; models a browser engine's image loading)"
 DEFAULT_TIMEOUT = 5.0  # seconds for one whole image load, all hops
 MAX_BODY_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 16_000_000
@@ -262,6 +265,7 @@ class LoadResult:
     decoded: DecodedImage | None
     hops: list[Exchange] = field(default_factory=list)
     elapsed_ms: float = 0.0
+    profile: str | Profile = DEFAULT_PROFILE  # the engine profile the load was made as
 
     @property
     def state(self) -> str:
@@ -282,7 +286,7 @@ class LoadResult:
         pixel = self.decoded.pixel(0, 0) if self.decoded is not None else None
         out = outcome_of(self.fetch, decodes=self.decoded is not None, operation=operation, page=self.page,
                          url=self.url, crossorigin=self.crossorigin, engine="kernel",
-                         reason_broken=self.reason, pixel=pixel)
+                         reason_broken=self.reason, pixel=pixel, profile=self.profile)
         return out.with_engine("kernel", elapsed_ms=self.elapsed_ms)
 
     def summary(self) -> str:
@@ -326,6 +330,9 @@ class Browser:
 
     It keeps its own cookie jar (set by `login`) and HTTP cache (`clear_cache()`), and never sends a
     cookie the lab did not set. `transport` is injectable for tests: ``(url, headers, timeout) -> RawResponse``.
+    ``engine`` is the profile it browses as ("chromium", "firefox", "webkit", "spec"; ``browser`` is
+    its older name), and ``container`` the page around an opaque-origin ("null") page, as in
+    `cors_lab.predict`.
     """
 
     def __init__(
@@ -334,7 +341,9 @@ class Browser:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         transport: Transport | None = None,
-        browser: str = "chromium",
+        engine: str | None = None,
+        browser: str | None = None,
+        container: str | None = None,
         clock: Callable[[], float] = time.time,
         max_pixels: int = MAX_PIXELS,
     ) -> None:
@@ -347,7 +356,9 @@ class Browser:
         self.origin = parse_origin(page_text)
         self.timeout = float(timeout)
         self.transport = transport or RequestsTransport()
-        self.browser = browser
+        self.profile = engine_profile(engine, browser)
+        self.container = container if self.origin.opaque else None
+        self.browser = self.profile.name  # the older attribute name
         self.clock = clock
         self.max_pixels = max_pixels
         self.cookies = RequestsCookieJar()
@@ -389,8 +400,9 @@ class Browser:
         url = str(url)
         started = time.perf_counter()
         deadline = time.monotonic() + self.timeout
-        request = image_request(url, page_origin=self.origin, crossorigin=crossorigin, page_url=self.page_url)
-        walk = ImageFetch(request, browser=self.browser)
+        request = image_request(url, page_origin=self.origin, crossorigin=crossorigin, page_url=self.page_url,
+                                container_url=self.container)
+        walk = ImageFetch(request, profile=self.profile)
         hops: list[Exchange] = []
         body = b""
         content_type = None
@@ -411,7 +423,7 @@ class Browser:
                 break
         elapsed = (time.perf_counter() - started) * 1000
         seen = functools.partial(LoadResult, url=url, page=self.origin.serialize(), crossorigin=crossorigin,
-                                 fetch=result, hops=hops, elapsed_ms=elapsed)
+                                 fetch=result, hops=hops, elapsed_ms=elapsed, profile=self.profile)
         if not result.ok:
             reason = result.reason
             if hops and hops[-1].error:
@@ -435,7 +447,9 @@ class Browser:
     def _exchange(self, sent: HopRequest, headers: list, cache_mode: str, deadline: float):
         url = sent.url
         now = self.clock()
-        decision = self.cache.lookup(headers, url, now, top_level_site=self.origin, cache_mode=cache_mode)
+        variant = self.profile.cache_variant(mode=sent.mode, include_credentials=sent.include_credentials)
+        decision = self.cache.lookup(headers, url, now, top_level_site=self.origin, cache_mode=cache_mode,
+                                     variant=variant)
         if decision.action == "reuse" and decision.entry is not None:
             entry = decision.entry
             raw = RawResponse(entry.status, tuple(entry.headers.items()), entry.body)
@@ -461,7 +475,7 @@ class Browser:
         # own, and must not turn cache mode "default" into "no-store" as a page's would.
         stored = self.cache.store(headers, url, status=raw.status, response_headers=list(raw.headers),
                                   response_time=self.clock(), request_time=now, top_level_site=self.origin,
-                                  cache_mode=cache_mode, body=raw.body)
+                                  cache_mode=cache_mode, body=raw.body, variant=variant)
         # Fetch, HTTP-network-or-cache fetch: "If the revalidatingFlag is set and forwardResponse's
         # status is 304, then: 1. Update storedResponse's header list using forwardResponse's header
         # list, as per the "Freshening Stored Responses upon Validation" chapter of HTTP Caching.

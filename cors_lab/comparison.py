@@ -33,6 +33,7 @@ from .predict import predict
 from .servers import Lab, LogEntry
 from .servers.log import split_cookies
 from .spec.headers import HeaderList
+from .spec.profiles import DEFAULT_PROFILE, ENGINE_PROFILES, MEASURED, PROFILE_NAMES
 from .trial import check_operation
 
 ENGINES = ("model", "kernel", "browser")
@@ -80,14 +81,20 @@ class Comparison:
     def __init__(self, *, url: str, crossorigin: str | None, operation: str, page: str,
                  outcomes: dict[str, Outcome | None], notes: dict[str, str],
                  probe: LiveProbe | None = None, ticket: Ticket | None = None, lab: Any = None,
-                 since: float | None = None) -> None:
+                 since: float | None = None, profile: str = DEFAULT_PROFILE,
+                 by_profile: dict[str, Outcome | None] | None = None) -> None:
         self.lab = lab
+        self.profile = profile  # the engine profile the model and the kernel browser predicted for
+        # With all_profiles: the model's outcome for every profile over the same responses.
+        self.by_profile = by_profile
+        self.reprofile: Callable[[str], None] | None = None  # set by compare(): redo model and kernel for a profile
         self.url, self.crossorigin, self.operation, self.page = url, crossorigin, operation, page
         self.outcomes = outcomes
         self.notes = notes
         self.probe = probe
         self.ticket = ticket
         self.since = time.time() if since is None else since
+        self.kernel_since = self.since  # the kernel browser's requests are these or later ones (a re-run)
         self.loaded = None  # the kernel browser's LoadResult, set by compare()
         self.requests: dict[str, list[Sent] | None] = {e: None for e in ENGINES}
         self.widget: ipywidgets.HTML | None = None
@@ -112,6 +119,10 @@ class Comparison:
         self.outcomes["browser"] = outcome
         if self.probe is not None:
             self.probe.remove_listener(self._on_live)
+            # Under Run All the page reports which engine it is after compare() ran: the model and the
+            # kernel browser predicted for the default profile then; now they predict for yours.
+            if self.probe.profile != self.profile and self.reprofile is not None:
+                self.reprofile(self.probe.profile)
         self.read_requests()
         if self.widget is not None:
             self.widget.value = self._html()
@@ -138,7 +149,8 @@ class Comparison:
         for engine in ("kernel", "browser"):
             if engine == "browser" and self.outcomes.get("browser") is None:
                 continue
-            found = [_seen(self.lab, log, url, client=engine) for url in hops]
+            since = self.kernel_since if engine == "kernel" else self.since
+            found = [_seen(self.lab, [e for e in log if e.time >= since - 0.001], url, client=engine) for url in hops]
             self.requests[engine] = found
 
     # -- agreement ------------------------------------------------------------------------------------
@@ -185,7 +197,8 @@ class Comparison:
     # -- display --------------------------------------------------------------------------------------
 
     def __str__(self) -> str:
-        lines = [f"{self.operation} on {self.url} (crossorigin={self.crossorigin!r}) from page {self.page}"]
+        lines = [f"{self.operation} on {self.url} (crossorigin={self.crossorigin!r}) from page {self.page}"
+                 f" (model and kernel as {self.profile})"]
         for engine in ENGINES:
             o = self.outcomes.get(engine)
             if o is None:
@@ -194,8 +207,14 @@ class Comparison:
                 exc = f"  {o.exception}" if o.exception else ""
                 pixel = f"  pixel {_rgba(o.pixel)}" if o.pixel and o.readback == "ok" else ""
                 lines.append(f"  {engine:<7} load={o.load}  readback={o.readback}{exc}{pixel}")
+        if self.by_profile:
+            for name, o in self.by_profile.items():
+                lines.append(f"  model as {name:<8} " + ("—" if o is None else f"load={o.load}  readback={o.readback}"
+                                                          + (f"  {o.exception}" if o.exception else "")))
         diffs = self.differences
-        if diffs:
+        if diffs and self.unmeasured:
+            lines += ["  DIFFERS (not measured): " + d for d in diffs] + [f"  {self.unmeasured}"]
+        elif diffs:
             lines += ["  DISAGREE: " + d for d in diffs]
         elif self.agree:
             lines.append("  all engines that answered agree")
@@ -207,12 +226,12 @@ class Comparison:
     def _row(self, engine: str) -> str:
         o = self.outcomes.get(engine)
         if o is None:
-            return render.row([render.cell(ENGINE_NAMES[engine], extra=render.NOWRAP),
+            return render.row([render.cell(self._label(engine), extra=render.NOWRAP),
                                render.note_cell(self.notes.get(engine, ""), colspan=3)])
         text, colour = render.verdict(o)
         said = f"{o.exception}: {o.message}" if o.exception and o.message else (o.exception or "—")
         pixel = render.swatch(o.pixel if o.readback == "ok" else None)
-        return render.row([render.cell(ENGINE_NAMES[engine], extra=render.NOWRAP),
+        return render.row([render.cell(self._label(engine), extra=render.NOWRAP),
                            render.cell(text, colour=colour, extra=render.NOWRAP), pixel,
                            render.cell(render.short(said, 90), title=said)])
 
@@ -223,7 +242,7 @@ class Comparison:
             for engine in ENGINES:
                 sent = (self.requests.get(engine) or [None] * hops)
                 item = sent[hop] if hop < len(sent) else None
-                name = render.cell(f"{hop + 1} · {ENGINE_NAMES[engine]}", extra=render.NOWRAP)
+                name = render.cell(f"{hop + 1} · {self._label(engine)}", extra=render.NOWRAP)
                 if item is None:
                     why = self._missing_request(engine)
                     rows.append(render.row([name, render.note_cell(why, colspan=4)]))
@@ -248,9 +267,26 @@ class Comparison:
             return "the kit's server extension keeps no log, so only the kernel's own record is shown"
         return "the servers saw no such request (answered from a cache?)"
 
+    @property
+    def unmeasured(self) -> str | None:
+        """Why a difference between your browser and the model is not a disagreement (the kit has not
+        measured your browser's engine or version), or None when it has (or no browser reported)."""
+        match = self.probe.match if self.probe is not None else None
+        return match.why if match is not None and not match.measured else None
+
+    def _label(self, engine: str) -> str:
+        if engine == "browser" and self.probe is not None and self.probe.match is not None:
+            return f"your browser ({self.probe.match.browser})"
+        if engine in ("model", "kernel"):
+            return f"{ENGINE_NAMES[engine]} as {self.profile}"
+        return ENGINE_NAMES[engine]
+
     def _html(self) -> str:
         diffs = self.differences
-        if diffs:
+        if diffs and self.unmeasured:
+            closing = render.problems("Your browser differs from the model here:", diffs, tail=(
+                f"{self.unmeasured}"))
+        elif diffs:
             closing = render.problems("The engines disagree:", diffs, tail=(
                 "A disagreement is news: a browser difference, the HTTP cache, an extension, or a gap in the model."))
         elif self.agree:
@@ -263,6 +299,8 @@ class Comparison:
                    f"style='overflow-wrap:anywhere'>{html.escape(label)}</code>, crossorigin "
                    f"<code>{html.escape(crossorigin)}</code>, page <code>{html.escape(self.page)}</code>")
         table = render.table(("engine", "what happened", "pixel (0,0)", "exception"), [self._row(e) for e in ENGINES])
+        if self.by_profile:
+            table += self._profiles_html()
         requests = self._request_rows()
         if requests:
             seen = "what the servers saw" if not self.opaque else "the requests"
@@ -271,6 +309,24 @@ class Comparison:
                       + render.table(("request · engine", "image", "Origin", "cookies", "answer"), requests,
                                      cls="cors-lab-log cors-lab-requests"))
         return render.box(f"<div>{caption}</div>{table}{closing}", cls="cors-lab-compare")
+
+    def _profiles_html(self) -> str:
+        """The model for every engine profile over the same responses, side by side (yours marked)."""
+        live = self.probe.profile if self.probe is not None and self.probe.match is not None else None
+        rows = []
+        for name, o in self.by_profile.items():
+            label = f"{name} ({MEASURED.get(name, 'the standards')})" + (" · your browser" if name == live else "")
+            if o is None:
+                rows.append(render.row([render.cell(label, extra=render.NOWRAP), render.note_cell("no prediction", colspan=3)]))
+                continue
+            text, colour = render.verdict(o)
+            said = f"{o.exception}: {o.message}" if o.exception and o.message else (o.exception or "—")
+            origins = ", ".join("(absent)" if h.origin is None else h.origin for h in o.requests) or "—"
+            rows.append(render.row([render.cell(label, extra=render.NOWRAP), render.cell(text, colour=colour),
+                                    render.cell(origins, code=True), render.cell(render.short(said, 90), title=said)]))
+        return (f"<div style='margin-top:6px'><b>the model for each engine</b> <span style='color:{render.MUTED}'>"
+                "(the same responses; where engines differ, each is named in its profile)</span></div>"
+                + render.table(("profile", "what happened", "Origin sent", "exception"), rows, cls="cors-lab-profiles"))
 
     def _repr_html_(self) -> str:
         return self._html()
@@ -327,18 +383,26 @@ def _seen(lab: Lab, log: list[LogEntry], url: str, *, client: str) -> Sent | Non
 
 
 def compare(lab: Any, url: str, crossorigin: str | None = None, operation: str = "getImageData",
-            probe: LiveProbe | None = None, *, browser: Any = None, misplaced: str | None = None) -> Comparison:
+            probe: LiveProbe | None = None, *, browser: Any = None, all_profiles: bool = False,
+            misplaced: str | None = None) -> Comparison:
     """Run one experiment in every engine: ``predict`` (on the responses the kernel browser saw), the
     kernel `Browser` and, when ``probe`` is given, the live browser. Returns a `Comparison`.
+
+    The model and the kernel browser predict for your browser's engine (``probe.profile``: Chromium,
+    Firefox or WebKit as the page detected it; Chromium without a probe). If your browser reports only
+    after this cell (Run All), they predict again for its profile when its answer arrives. Where the kit
+    never measured your browser (Safari on macOS, another version), a difference is said to be one,
+    not a disagreement. ``all_profiles=True`` also shows the model for every profile (the standards,
+    Chromium, Firefox, WebKit) over the same responses, side by side.
 
     All three use the same page: the lab's "site" origin, or ``"null"`` with an opaque-mode probe
     (then ``url`` is the kit's server extension's, from ``probe.url(...)``). The live answer arrives
     after the cell; the table updates itself then (``Comparison.outcomes["browser"]``), with the
     requests the servers saw from each engine. ``browser`` is the kernel `Browser` to use (its cookies
-    and HTTP cache carry over); a fresh one by default. The kernel's load result is kept as
-    ``Comparison.loaded`` (for drawing it on a canvas). ``misplaced`` has your browser put "anonymous" on
-    that property instead of the attribute (`cors_lab.trial.MISPLACED`); the model and the kernel load
-    with no attribute, which is what a browser does then.
+    and HTTP cache carry over; it browses as the profile it was made with); a fresh one by default. The
+    kernel's load result is kept as ``Comparison.loaded`` (for drawing it on a canvas). ``misplaced`` has
+    your browser put "anonymous" on that property instead of the attribute (`cors_lab.trial.MISPLACED`);
+    the model and the kernel load with no attribute, which is what a browser does then.
 
     Positional like the notebooks call it (``compare(lab, url, "anonymous", "getImageData", probe)``),
     the one exception to keyword-only arguments here.
@@ -354,26 +418,54 @@ def compare(lab: Any, url: str, crossorigin: str | None = None, operation: str =
                 f"extension; {url} is not one of its URLs. Fix: cors_lab.compare(lab, probe.url(\"picture.png\", "
                 "acao=\"*\"), \"anonymous\", \"getImageData\", probe)")
         page = "null"
-        if browser is None:
-            browser = Browser(page="null", transport=Rerouted(probe.kernel_url))
     else:
         if not lab.running:
             raise UsageError("This lab is stopped. Fix: lab = cors_lab.start(), then compare(lab, ...) again.")
         page = lab.site.origin
-        if browser is None:
-            browser = Browser(page=lab.site)
+    given = browser is not None
+    profile = browser.profile.name if given else probe.profile if probe is not None else DEFAULT_PROFILE
+
+    def kernel_browser(name: str) -> Browser:
+        if opaque:
+            return Browser(page="null", transport=Rerouted(probe.kernel_url), engine=name)
+        return Browser(page=lab.site, engine=name)
+
     since = time.time()
     notes: dict[str, str] = {}
-    loaded = browser.load_image(url, crossorigin=crossorigin)
-    kernel = loaded.outcome(operation)
-    chain = [(h.request.url, h.status, list(h.headers)) for h in loaded.hops if h.status]
-    model: Outcome | None = None
-    if not chain or len(chain) != len(loaded.hops):
-        notes["model"] = "no prediction: the kernel browser got no response to predict from"
-    else:
+    result = Comparison(url=url, crossorigin=crossorigin, operation=operation, page=page,
+                        outcomes={"model": None, "kernel": None, "browser": None}, notes=notes,
+                        lab=lab, since=since, profile=profile)
+
+    def run_kernel_and_model(name: str, kb: Browser) -> None:
+        result.profile = name
+        result.kernel_since = time.time()
+        loaded = kb.load_image(url, crossorigin=crossorigin)
+        result.loaded = loaded
+        result.outcomes["kernel"] = loaded.outcome(operation)
+        chain = [(h.request.url, h.status, list(h.headers)) for h in loaded.hops if h.status]
+        if not chain or len(chain) != len(loaded.hops):
+            notes["model"] = "no prediction: the kernel browser got no response to predict from"
+            result.outcomes["model"] = None
+            result.by_profile = {n: None for n in PROFILE_NAMES} if all_profiles else None
+            return
+        notes.pop("model", None)
         decodes = loaded.decoded is not None or not loaded.fetch.ok
-        model = predict(page=page, chain=chain, crossorigin=crossorigin, cookies=bool(len(browser.cookies)),
-                        operation=operation, decodes=decodes, browser=probe.profile if probe else "chromium")
+
+        def model(engine: str) -> Outcome:
+            return predict(page=page, chain=chain, crossorigin=crossorigin, cookies=bool(len(kb.cookies)),
+                           operation=operation, decodes=decodes, engine=engine)
+
+        result.outcomes["model"] = model(name)
+        if all_profiles:
+            result.by_profile = {n: model(n) for n in ("spec", *ENGINE_PROFILES)}
+
+    run_kernel_and_model(profile, browser if given else kernel_browser(profile))
+    if not given:
+        def reprofile(name: str) -> None:
+            run_kernel_and_model(name, kernel_browser(name))
+            result.read_requests()
+
+        result.reprofile = reprofile
     ticket = None
     if probe is None:
         notes["browser"] = "no live probe given (compare(..., probe=cors_lab.LiveProbe(lab)))"
@@ -381,10 +473,9 @@ def compare(lab: Any, url: str, crossorigin: str | None = None, operation: str =
         ticket = probe.run(url, crossorigin, operation, misplaced=misplaced)
         notes["browser"] = ("waiting for the browser… (arrives after this cell)" if probe.attached
                             else f"{NO_BROWSER} (its answer arrives after this cell if one shows this notebook)")
-    result = Comparison(url=url, crossorigin=crossorigin, operation=operation, page=page,
-                        outcomes={"model": model, "kernel": kernel, "browser": None}, notes=notes,
-                        probe=probe, ticket=ticket, lab=lab, since=since)
-    result.loaded = loaded
+        result.probe, result.ticket = probe, ticket
+        result.widget = ipywidgets.HTML()
+        probe.add_listener(result._on_live)
     result.read_requests()
     if result.widget is not None:
         result.widget.value = result._html()

@@ -50,6 +50,7 @@ function pageFacts() {
   const m = ua.match(/(Firefox|Edg|Chrome|Chromium|Version)\/(\d+)/);
   const browser = m ? `${m[1] === "Version" ? "Safari" : m[1] === "Edg" ? "Edge" : m[1]} ${m[2]}` : "unknown";
   return {
+    engine: detectEngine(ua),
     hostname: location.hostname,
     origin: location.origin,
     base_url: baseUrl,
@@ -57,6 +58,53 @@ function pageFacts() {
     loopback: LOOPBACK.includes(location.hostname),
     browser,
   };
+}
+
+// Which engine runs this page: feature detection first (a user agent can be anything), the user agent
+// for the version and platform. Gecko alone has window.mozInnerScreenX and -moz-orient; Blink alone has
+// window.chrome or navigator.userAgentData; WebKit alone has -webkit-initial-letter and Apple's vendor
+// string (measured in Chromium 156, Firefox ESR 153, WebKitGTK 2.50). `agrees` says whether the user
+// agent names the same engine. WebKit's user agent carries no WebKit version on Linux (frozen).
+function detectEngine(ua) {
+  const supports = (p, v) => typeof CSS !== "undefined" && CSS.supports && CSS.supports(p, v);
+  const evidence = [];
+  if ("mozInnerScreenX" in window) evidence.push("window.mozInnerScreenX");
+  if (supports("-moz-orient", "inline")) evidence.push("CSS -moz-orient");
+  if (window.chrome) evidence.push("window.chrome");
+  if ("userAgentData" in navigator) evidence.push("navigator.userAgentData");
+  if (supports("-webkit-initial-letter", "2")) evidence.push("CSS -webkit-initial-letter");
+  if (navigator.vendor === "Apple Computer, Inc.") evidence.push("navigator.vendor Apple");
+  const has = (x) => evidence.includes(x);
+  let engine = "unknown";
+  if (has("window.mozInnerScreenX") && has("CSS -moz-orient")) engine = "firefox";
+  else if (has("window.chrome") || has("navigator.userAgentData")) engine = "chromium";
+  else if (has("CSS -webkit-initial-letter") && has("navigator.vendor Apple")) engine = "webkit";
+  const platform = /iPhone|iPad|iPod/.test(ua) ? "iOS" : /Android/.test(ua) ? "Android" :
+    /Macintosh|Mac OS X/.test(ua) ? "macOS" : /Windows/.test(ua) ? "Windows" : /Linux|X11|CrOS/.test(ua) ? "Linux" : "";
+  let name = "";
+  let version = "";
+  let uaEngine = "unknown";
+  const firefox = ua.match(/Firefox\/(\d+)/);
+  const chrome = ua.match(/(?:Chrome|Chromium|CriOS)\/(\d+)/);
+  const safari = ua.match(/Version\/(\d+(?:\.\d+)?).*Safari\//);
+  if (firefox) {
+    uaEngine = "firefox";
+    name = "Firefox";
+    version = firefox[1];
+  } else if (chrome) {
+    uaEngine = "chromium";
+    const brands = (navigator.userAgentData && navigator.userAgentData.brands) || [];
+    const brand = brands.find((b) => !/Not.?A.?Brand/i.test(b.brand) && b.brand !== "Chromium") ||
+      brands.find((b) => b.brand === "Chromium");
+    name = brand ? brand.brand : /Edg\//.test(ua) ? "Microsoft Edge" : "Chrome";
+    version = brand ? String(brand.version) : chrome[1];
+  } else if (/AppleWebKit\//.test(ua)) {
+    uaEngine = "webkit";
+    name = platform === "macOS" || platform === "iOS" ? "Safari" : "WebKitGTK";
+    version = name === "Safari" && safari ? safari[1] : "";
+  }
+  return { name: engine === uaEngine || engine === "unknown" ? name : "", engine, version: engine === uaEngine ? version : "",
+           platform, evidence, ua_engine: uaEngine, agrees: engine === uaEngine };
 }
 
 // The opaque-origin page: trial.js and its own responder (corsLabServe), answering this notebook page's

@@ -46,6 +46,7 @@ import traitlets
 from . import hosting, render
 from .errors import UsageError
 from .outcome import Outcome
+from .spec.profiles import DEFAULT_PROFILE, BrowserMatch, match_browser
 from .trial import Trial, TrialError, outcome_from_trial, trial_source
 
 __all__ = [
@@ -274,9 +275,28 @@ class LiveProbe(ipywidgets.VBox):
         return self.frame.frontend.get("frame_origin")
 
     @property
+    def match(self) -> BrowserMatch | None:
+        """Your browser as the page detected it (feature detection, the user agent for version and
+        platform) matched to a model profile, and whether the kit measured it; None before it reports."""
+        found = self.frame.frontend.get("engine")
+        if not isinstance(found, dict):
+            return None
+        return match_browser(found.get("engine"), version=found.get("version") or None,
+                             platform=found.get("platform") or None, name=found.get("name") or None)
+
+    @property
     def profile(self) -> str:
-        """The engine profile `predict` uses for this browser ("chromium": the one engine measured so far)."""
-        return "chromium"
+        """The engine profile `predict` uses for your browser: the detected engine's ("chromium",
+        "firefox", "webkit", or "spec" for an engine not told apart), Chromium's until the page reports."""
+        match = self.match
+        return match.profile if match else DEFAULT_PROFILE
+
+    @property
+    def measured(self) -> bool | None:
+        """Whether the kit measured your browser's engine and version (None before the page reports):
+        where it did not, a difference from the model is news, not a disagreement."""
+        match = self.match
+        return match.measured if match else None
 
     @property
     def problem(self) -> str | None:
@@ -609,7 +629,8 @@ class LiveProbe(ipywidgets.VBox):
         if not fe:
             return WAITING
         state = fe.get("frame_state")
-        browser = f"your browser ({fe.get('browser', 'unknown')})"
+        match = self.match
+        browser = f"your browser ({match.browser if match else fe.get('browser', 'unknown')})"
         if state == "ready":
             return (f"ready: {browser} runs each experiment in a page on {fe.get('frame_origin')} "
                     f"(this notebook is on {fe.get('origin')})")
@@ -625,6 +646,9 @@ class LiveProbe(ipywidgets.VBox):
     def _html(self) -> str:
         # Problems are shown once, by the page (live.js sees them first-hand); Python has probe.problem.
         parts = [f'<div class="cors-lab-live-status"><b>In the kernel:</b> {html.escape(self.status)}</div>']
+        match = self.match
+        if match is not None:
+            parts.append(_profile_line(match))
         if self._stale:
             parts.append(render.problem("The lab this probe was built on is stopped: its probe page and pictures "
                                         "are gone. Press \"Rebind the probe to the running lab\" or run "
@@ -649,6 +673,15 @@ class LiveProbe(ipywidgets.VBox):
         # The same text in site and opaque mode until a browser answers (what nbval stores and compares).
         problem = " (problem: see probe.problem)" if self.problem else ""
         return f"<LiveProbe: {self.status}{problem}>"
+
+
+def _profile_line(match: BrowserMatch) -> str:
+    """Which model profile predicts for this browser, and, plainly, whether the kit measured it."""
+    head = (f"<b>Your browser:</b> {html.escape(match.browser)} · model profile "
+            f"<code class='cors-lab-live-profile'>{html.escape(match.profile)}</code>")
+    if match.measured:
+        return f'<div class="cors-lab-live-engine" data-measured="1">{head}. {html.escape(match.why)}</div>'
+    return render.caution(f"{head} (not measured). {html.escape(match.why)}", cls="cors-lab-live-engine")
 
 
 def _in_kernel_thread() -> bool:

@@ -24,6 +24,7 @@ from .errors import CorsLabError, UsageError
 from .labcanvas import LabCanvas
 from .predict import OPERATIONS
 from .serverconf import ConfigRefused, apache_config, nginx_config
+from .spec.profiles import DEFAULT_PROFILE
 
 ABSENT = "(absent)"  # a Dropdown cannot show a None value, so the absent attribute has a name
 CROSSORIGIN_CHOICES = (
@@ -81,6 +82,8 @@ class Panel(w.VBox):
         self.login = w.Checkbox(value=False, description="logged in at the image's server (cookie)", indent=False,
                                 layout=wide)
         self.operation = w.Dropdown(options=OPERATIONS, value="getImageData", description="then", style=style, layout=wide)
+        self.all_profiles = w.Checkbox(value=False, description="also the model for every engine (Chromium, Firefox, "
+                                       "WebKit, the standards)", indent=False, layout=wide)
         self.button = w.Button(description="Run", button_style="primary", icon="play")
         self.clear_cache = w.Button(description="Clear kernel cache", icon="trash", layout=w.Layout(width="auto"))
         self.rebind_button = w.Button(description="Rebind the panel to the running lab", icon="refresh",
@@ -90,7 +93,7 @@ class Panel(w.VBox):
         self.clear_cache.on_click(lambda _: self._clear_cache())
         self.rebind_button.on_click(lambda _: self._rebind_clicked())
         form = w.VBox([self.target, self.asset, self.crossorigin, self.acao, self.acac, self.vary, self.cache,
-                       self.apache, self.redirect, self.status, self.login, self.operation,
+                       self.apache, self.redirect, self.status, self.login, self.operation, self.all_profiles,
                        w.HBox([self.button, self.clear_cache])])
         children = [form]
         if probe is not None:
@@ -113,9 +116,14 @@ class Panel(w.VBox):
     def _kernel_browser(self) -> Browser:
         """The kernel browser the panel keeps (its cookies and HTTP cache carry over from Run to Run): on
         the lab's site page, or behind one origin on the opaque page, fetching through the server's address."""
+        profile = self._profile()
         if self.opaque:
-            return Browser(page="null", transport=Rerouted(self.probe.kernel_url))
-        return Browser(self.lab.site)
+            return Browser(page="null", transport=Rerouted(self.probe.kernel_url), engine=profile)
+        return Browser(self.lab.site, engine=profile)
+
+    def _profile(self) -> str:
+        """The engine profile the kernel browser browses as: your browser's (``probe.profile``), else Chromium's."""
+        return self.probe.profile if self.probe is not None else DEFAULT_PROFILE
 
     def _fit_mode(self) -> None:
         for control in (self.target, self.redirect, self.status, self.login):
@@ -147,7 +155,7 @@ class Panel(w.VBox):
 
     def _on_lab(self, event: str) -> None:
         if event == "host" and not self.opaque:  # the same servers under another name: the page follows
-            self.browser = Browser(self.lab.site)
+            self.browser = self._kernel_browser()
         elif event == "stop":
             self.out.clear_output()
             with self.out:
@@ -223,7 +231,14 @@ class Panel(w.VBox):
                     self._log_in_or_out()
                     self.lab.clear_log()
                 crossorigin = None if self.crossorigin.value == ABSENT else self.crossorigin.value
-                result = compare(self.lab, url, crossorigin, self.operation.value, self.probe, browser=self.browser)
+                if self.browser.profile.name != self._profile():
+                    # Your browser reported its engine: the kernel browser browses as that one from now
+                    # on (a new kernel browser: its cookies and HTTP cache start empty).
+                    print(f"The kernel browser now browses as {self._profile()}, your browser's engine "
+                          "(its cookies and HTTP cache start empty).")
+                    self.browser = self._kernel_browser()
+                result = compare(self.lab, url, crossorigin, self.operation.value, self.probe, browser=self.browser,
+                                 all_profiles=self.all_profiles.value)
                 self.last = result
                 self._show(result, url)
                 return result

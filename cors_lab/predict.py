@@ -1,7 +1,8 @@
 """`predict()`: the pure model behind a friendly signature. Stable public API; other tools call it.
 
 Owns only the composition: Fetch over the given responses, then the canvas operation, then one
-learner-facing sentence. The rules themselves live in cors_lab.spec. No I/O.
+learner-facing sentence, for the engine profile asked for. The rules themselves (and every engine's
+deviations from them) live in cors_lab.spec. No I/O.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from .spec import canvas
 from .spec.canvas import check_operation
 from .spec.fetch import HTML, fetch_image, image_request
 from .spec.origins import parse_origin
+from .spec.profiles import DEFAULT_PROFILE, PROFILE_NAMES, Profile, get_profile
 
 OPERATIONS = canvas.OPERATIONS
+ENGINES = PROFILE_NAMES  # what predict(engine=...) accepts
 
 _TAINT_ANCHOR = HTML + "canvas.html#security-with-canvas-elements"
 _BROKEN_ANCHOR = HTML + "canvas.html#check-the-usability-of-the-image-argument"
@@ -27,7 +30,9 @@ def predict(
     cookies: bool = False,
     operation: str = "getImageData",
     decodes: bool = True,
-    browser: str = "chromium",
+    engine: str | None = None,
+    browser: str | None = None,
+    container: str | None = None,
 ) -> Outcome:
     """Predict what a browser does when ``page`` loads the image behind ``chain`` and runs ``operation``.
 
@@ -38,13 +43,17 @@ def predict(
     cookies: the browser holds cookies for the image host(s) (changes only what is sent).
     operation: one of ``OPERATIONS``.
     decodes: the final response's body is a decodable image (False: a broken image).
-    browser: "chromium" (what Chromium 156 sends, measured) or "spec" (the standard's letter).
+    engine: the engine profile predicted for: "chromium" (the default), "firefox", "webkit" (each as
+        measured: its deviations are cors_lab.spec.profiles.PROFILES[engine].deviations) or "spec"
+        (the standards' letter). The outcome's messages are that engine's.
+    browser: the older name of ``engine`` (still accepted; give one or the other).
+    container: with page="null" (a sandboxed srcdoc frame), the URL of the page the frame sits in:
+        the standard takes the Referer from it (None: unknown, or about:blank: no Referer).
 
     Spec: https://html.spec.whatwg.org/multipage/images.html#update-the-image-data
     """
     check_operation(operation)
-    if browser not in ("chromium", "spec"):
-        raise UsageError(f"browser must be 'chromium' or 'spec', not {browser!r}.")
+    profile = engine_profile(engine, browser)
     if not isinstance(chain, (list, tuple)):
         raise UsageError("chain must be a list of (url, status, headers) tuples, one per HTTP response.")
     if not chain:
@@ -52,11 +61,20 @@ def predict(
     origin = parse_origin(page)
     page_url = page if isinstance(page, str) and "://" in page else None
     first_url = chain[0][0] if chain and isinstance(chain[0], (list, tuple)) and chain[0] else ""
-    request = image_request(first_url, page_origin=origin, crossorigin=crossorigin, page_url=page_url)
-    fetched = fetch_image(request, list(chain), cookies_held=bool(cookies), browser=browser)
+    request = image_request(first_url, page_origin=origin, crossorigin=crossorigin, page_url=page_url,
+                            container_url=container if origin.opaque else None)
+    fetched = fetch_image(request, list(chain), cookies_held=bool(cookies), profile=profile)
 
     return outcome_of(fetched, decodes=decodes, operation=operation, page=origin.serialize(),
-                      url=first_url, crossorigin=crossorigin, engine="model")
+                      url=first_url, crossorigin=crossorigin, engine="model", profile=profile)
+
+
+def engine_profile(engine: str | None = None, browser: str | None = None) -> Profile:
+    """The profile named by ``engine`` (or its older name ``browser``); the default is Chromium's."""
+    if engine is not None and browser is not None and engine != browser:
+        raise UsageError(f"engine={engine!r} and browser={browser!r} disagree: browser is the older name of "
+                         "engine; give one of them.")
+    return get_profile(engine or browser or DEFAULT_PROFILE)
 
 
 def outcome_of(
@@ -70,6 +88,7 @@ def outcome_of(
     engine: str,
     reason_broken: str = "the response body does not decode as an image",
     pixel: tuple[int, int, int, int] | None = None,
+    profile: str | Profile = DEFAULT_PROFILE,
 ) -> Outcome:
     """The Outcome of a finished fetch: the image's state, then `operation` run in the canvas model.
 
@@ -79,11 +98,13 @@ def outcome_of(
     # "update the image data": a network error, or a body that does not decode, makes the image
     # broken and fires "error"; otherwise it is completely available and fires "load".
     broken = not fetched.ok or not decodes
+    profile = get_profile(profile)
     source = canvas.ImageSource(
         state="broken" if broken else "completely available",
         response_tainting=fetched.response_tainting if fetched.ok else "basic",
+        broken_by=None if not broken else "network" if not fetched.ok else "decode",
     )
-    result = canvas.run_operation(operation, source)
+    result = canvas.run_operation(operation, source, profile=profile)
     # readback: could the page read pixels drawn from this image? The flag of the canvas the
     # operation read; when nothing was painted (texImage2D refused), the image's own origin-clean.
     clean = source.origin_clean if result.origin_clean is None else result.origin_clean
@@ -107,6 +128,7 @@ def outcome_of(
         steps=(f"{fetched.step}: {fetched.reason}", *result.steps),
         step=fetched.step if readback != "ok" else "origin-clean",
         pixel=pixel if readback == "ok" else None,
+        extra={"profile": profile.name, "gl_error": result.gl_error},
     )
 
 

@@ -81,6 +81,13 @@ def problem(text: str) -> str:
     return f"<div style='{PROBLEM_STYLE}'>{html.escape(text)}</div>"
 
 
+def caution(html_text: str, *, cls: str = "") -> str:
+    """One amber-ruled block around finished HTML: not wrong, but read before trusting a comparison."""
+    cls_attr = f" class='{cls}'" if cls else ""
+    return (f"<div{cls_attr} style='border-left:4px solid {AMBER};background:#fff4d6;color:#4a3200;"
+            f"padding:4px 8px;margin:4px 0'>{html_text}</div>")
+
+
 def good(text: str) -> str:
     """One green line: all is as it should be."""
     return f"<div style='color:{GREEN};font-weight:600;margin-top:4px'>{html.escape(text)}</div>"

@@ -70,9 +70,15 @@ class LabScenario:
             url = lab.chain(hops, self.asset, status=self.status, hop_knobs=hop_knobs or None, **knobs)
         else:
             url = lab[self.target].url(self.asset, **knobs)
-        page_url = lab.site.login_url("alice") if self.login else lab.site.url("picture.png", nonce=f"page{tag[:-1]}p")
-        return BuiltScenario(self, url, "null" if self.page == "null" else page_url,
-                             lab.site.login_url("alice") if self.login else None)
+        # Every URL carries the tag, the page's and the login page's too: no two scenarios share a URL,
+        # so one browser context can run them all without one meeting another's cache entries.
+        page_nonce = f"page{tag[:-1]}p"
+        login_url = lab.site.login_url("alice", nonce=page_nonce) if self.login else None
+        page_url = login_url or lab.site.url("picture.png", nonce=page_nonce)
+        # An opaque-origin page is a sandboxed srcdoc frame inside a page of the lab's site (as inside
+        # JupyterLab's page), not inside about:blank: see cors_lab.engines.base.EngineContext.open.
+        top_url = lab.site.url("picture.png", nonce=f"top{tag[:-1]}p") if self.page == "null" else None
+        return BuiltScenario(self, url, "null" if self.page == "null" else page_url, login_url, top_url)
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,12 @@ class BuiltScenario:
     url: str
     page_url: str  # "null" = opaque-origin page
     login_url: str | None
+    top_url: str | None = None  # the page around an opaque-origin page's sandboxed frame
+
+    def urls(self) -> list[str]:
+        """Every URL this scenario can load: the image (a redirect chain encodes its later hops in it),
+        the page, the login page and the page around an opaque frame."""
+        return [u for u in (self.url, self.page_url, self.login_url, self.top_url) if u and u != "null"]
 
 
 def _filler(lab):
@@ -224,3 +236,18 @@ def matrix() -> list[LabScenario]:
     ids = [s.id for s in out]
     assert len(ids) == len(set(ids)), "scenario ids must be unique"
     return out
+
+
+def representative() -> list[LabScenario]:
+    """A subset of `matrix()` for the default test run of Firefox and WebKit: every scenario of every
+    group except the two large grids, which keep crossorigin absent and "anonymous" (ACAO forms) and
+    the logged-in half (use-credentials x ACAC). Every group, operation, redirect, cache sequence and
+    opaque page is in it, and every scenario a profile deviation names (a test checks both)."""
+    def keep(s: LabScenario) -> bool:
+        if "acao" in s.tags:
+            return s.crossorigin in (None, "anonymous")
+        if "credentials" in s.tags:
+            return s.login
+        return True
+
+    return [s for s in matrix() if keep(s)]

@@ -1,6 +1,8 @@
 """Fixtures shared by test modules: a Playwright-driven Debian Chromium for the browser tier, and
 Debian's apache2 and nginx as a test's own processes (``real_servers``, from cors_lab.realservers)."""
 
+import socket
+
 import pytest
 
 from cors_lab import realservers
@@ -42,3 +44,13 @@ def real_servers():
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def silent():
+    """A port that accepts connections (the kernel completes the handshake) and never answers."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()

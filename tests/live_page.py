@@ -58,3 +58,9 @@ def answer(probe: LiveProbe, tid: str, result: dict | None = None, *, error: str
     report = {"id": tid, "round_trip_ms": 20.0, "view": view}
     report.update({"error": error} if error is not None else {"result": result})
     page_says(probe, {"type": "report", "report": report})
+
+
+def engine_facts(engine: str, *, version: str = "", platform: str = "Linux", name: str = "") -> dict:
+    """``attach(..., engine=engine_facts(...))``: the engine live.js's detectEngine reports."""
+    return {"name": name, "engine": engine, "version": version, "platform": platform,
+            "evidence": ["(simulated)"], "ua_engine": engine, "agrees": True}

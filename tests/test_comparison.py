@@ -13,7 +13,7 @@ from cors_lab.errors import UsageError
 from cors_lab.jupyter_ext import check_knobs
 from cors_lab.live import LiveProbe
 from cors_lab.servers import Lab, respond
-from live_page import answer, attach, page_says, readable
+from live_page import answer, attach, engine_facts, page_says, readable
 
 HUB_ENV = {"JUPYTERHUB_SERVICE_PREFIX": "/user/ada/", "JUPYTERHUB_SERVICE_URL": "http://127.0.0.1:8888/user/ada/"}
 
@@ -184,3 +184,48 @@ def test_compare_on_a_stopped_lab_names_the_fix():
     stopped.stop()
     with pytest.raises(UsageError, match=r"This lab is stopped\. Fix: lab = cors_lab\.start\(\)"):
         compare(stopped, stopped.cdn.url("picture.png"))
+
+
+# --- The learner's engine ---------------------------------------------------------------------------------
+
+
+def test_compare_predicts_for_the_learner_s_engine(lab, probe):
+    """A same-origin crossorigin image: Chromium sends Origin, Firefox does not (as the Fetch standard says)."""
+    attach(probe, lab, engine=engine_facts("firefox", version="153", name="Firefox"))
+    c = compare(lab, lab.site.url("picture.png", nonce=True), "anonymous", "getImageData", probe)
+    assert c.profile == "firefox" and "model (predict) as firefox" in c.widget.value
+    assert [s.origin for s in c.requests["model"]] == [s.origin for s in c.requests["kernel"]] == [None]
+    tid = c.ticket.id
+    answer(probe, tid, readable(lab))
+    assert c.agree is True and "your browser (Firefox 153 on Linux)" in c.widget.value
+
+
+def test_compare_predicts_again_when_the_engine_reports_after_the_cell(lab, probe):
+    """Run All: compare() ran before the page said it is Firefox; the answer brings both."""
+    c = compare(lab, lab.site.url("picture.png", nonce=True), "anonymous", "getImageData", probe)
+    assert c.profile == "chromium" and [s.origin for s in c.requests["kernel"]] == [lab.site.origin]
+    attach(probe, lab, engine=engine_facts("firefox", version="153", name="Firefox"))
+    answer(probe, c.ticket.id, readable(lab))
+    assert c.profile == "firefox"
+    assert [s.origin for s in c.requests["model"]] == [s.origin for s in c.requests["kernel"]] == [None]
+
+
+def test_a_difference_in_an_unmeasured_browser_is_not_called_a_disagreement(lab, probe):
+    attach(probe, lab, engine=engine_facts("webkit", version="18.2", platform="macOS", name="Safari"))
+    c = compare(lab, lab.cdn.url("picture.png"), None, "getImageData", probe)
+    answer(probe, c.ticket.id, readable(lab))  # Safari (say) reads a tainted canvas back
+    assert c.agree is False and c.unmeasured and "has not measured Safari 18.2 on macOS" in c.unmeasured
+    assert "Your browser differs from the model here" in c.widget.value
+    assert "The engines disagree" not in c.widget.value
+    assert "DIFFERS (not measured)" in str(c) and "DISAGREE" not in str(c)
+
+
+def test_compare_can_show_every_engine_profile_side_by_side(lab, probe):
+    attach(probe, lab, engine=engine_facts("webkit", name="WebKitGTK"))
+    c = compare(lab, lab.site.url("picture.png", nonce=True), "anonymous", "getImageData", probe, all_profiles=True)
+    assert list(c.by_profile) == ["spec", "chromium", "firefox", "webkit"]
+    sent = {name: [h.origin for h in o.requests] for name, o in c.by_profile.items()}
+    assert sent == {"spec": [None], "chromium": [lab.site.origin], "firefox": [None], "webkit": [lab.site.origin]}
+    shown = c.widget.value
+    assert "the model for each engine" in shown and "webkit (WebKitGTK 2.50.6) · your browser" in shown
+    assert "model as firefox" in str(c)

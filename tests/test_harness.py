@@ -11,7 +11,6 @@ Cache-Control, ``vary`` adds Vary: Origin. ``/img.png`` is a 2x2 PNG, ``/page.ht
 from __future__ import annotations
 
 import http.server
-import socket
 import ssl
 import struct
 import subprocess
@@ -133,16 +132,6 @@ def cdn():
 
 
 @pytest.fixture(scope="module")
-def silent():
-    """A port that accepts connections (the kernel completes the handshake) and never answers."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    sock.close()
-
-
-@pytest.fixture(scope="module")
 def harness():
     if REASON is not None:
         pytest.skip(REASON)
@@ -182,7 +171,7 @@ def test_harness_without_browser_raises_browser_unavailable(monkeypatch, tmp_pat
 def test_same_origin_image_is_readable(harness, site, operation):
     out = one(harness, site.url("/img.png"), page=site.url("/page.html"), operation=operation)
     assert out.verdict == ("load", "ok", None), out.steps
-    assert out.engine == "browser" and out.page == site.origin
+    assert out.engine == "chromium" and out.page == site.origin
     assert out.pixel == COLOUR
     assert out.origin_clean is True
     assert out.requests == ()

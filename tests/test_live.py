@@ -30,7 +30,7 @@ from cors_lab.live import (
 from cors_lab.outcome import Outcome
 from cors_lab.servers import Lab
 from cors_lab.trial import TRIAL_OPERATIONS
-from live_page import TAINTED_MESSAGE, answer, attach, page_says, readable, tainted
+from live_page import TAINTED_MESSAGE, answer, attach, engine_facts, page_says, readable, tainted
 
 LIVE_JS = Path(cors_lab.__file__).with_name("live.js")
 
@@ -564,3 +564,35 @@ def test_live_js_shares_claims_between_views_of_one_probe():
     source = LIVE_JS.read_text()
     assert 'model.get("probe_id")' in source and "WeakMap" not in source
     assert 'model.on("change:probe_src", onSource)' in source
+
+
+# --- Which engine the learner's browser is -----------------------------------------------------------------
+
+
+def test_live_js_detects_the_engine_by_features_not_the_user_agent_alone():
+    js = (Path(live.__file__).with_name("live.js")).read_text()
+    for feature in ("mozInnerScreenX", "-moz-orient", "window.chrome", "userAgentData", "-webkit-initial-letter"):
+        assert feature in js
+    assert "engine: detectEngine(ua)" in js
+
+
+def test_before_the_page_reports_the_profile_is_chromium_and_nothing_is_claimed(lab, probe):
+    assert probe.match is None and probe.profile == "chromium" and probe.measured is None
+    assert "cors-lab-live-engine" not in probe.view.value
+
+
+@pytest.mark.parametrize("facts, profile, measured", [
+    (engine_facts("firefox", version="153", name="Firefox"), "firefox", True),
+    (engine_facts("webkit", name="WebKitGTK"), "webkit", True),
+    (engine_facts("webkit", version="18.2", platform="macOS", name="Safari"), "webkit", False),
+    (engine_facts("firefox", version="115", name="Firefox"), "firefox", False),
+    (engine_facts("unknown"), "spec", False),
+])
+def test_the_probe_predicts_with_the_detected_engine_s_profile_and_says_which(lab, probe, facts, profile, measured):
+    attach(probe, lab, engine=facts)
+    assert probe.profile == profile and probe.measured is measured
+    shown = probe.view.value
+    assert f"<code class='cors-lab-live-profile'>{profile}</code>" in shown
+    assert ("(not measured)" in shown) == (not measured)
+    if not measured and profile != "spec":
+        assert "news, not a disagreement" in shown

@@ -150,3 +150,21 @@ def test_the_panel_behind_one_origin_uses_the_extension():
                 "<Lab panel: set the knobs and press Run (the model and the kernel and your browser)>")
         finally:
             probe.close()
+
+
+def test_the_kernel_browser_browses_as_the_learner_s_engine_and_every_profile_can_be_shown(lab):
+    from cors_lab.live import LiveProbe
+    from live_page import attach, engine_facts
+
+    probe = LiveProbe(lab, environ={})
+    try:
+        panel = Panel(lab, probe=probe)
+        assert panel.browser.profile.name == "chromium"  # no browser has said which it is yet
+        attach(probe, lab, engine=engine_facts("firefox", version="153", name="Firefox"))
+        panel.target.value, panel.crossorigin.value, panel.all_profiles.value = "site", "anonymous", True
+        result = panel.run()
+        assert panel.browser.profile.name == "firefox" and result.profile == "firefox"
+        assert [s.origin for s in result.requests["kernel"]] == [None]  # Firefox: no Origin same-origin
+        assert list(result.by_profile) == ["spec", "chromium", "firefox", "webkit"]
+    finally:
+        probe.close()

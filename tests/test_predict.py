@@ -136,7 +136,9 @@ def test_message_is_chromiums():
     "kw, match",
     [
         pytest.param(dict(operation="readPixels"), "Unknown operation", id="unknown-operation"),
-        pytest.param(dict(browser="firefox"), "browser must be", id="unknown-browser"),
+        pytest.param(dict(browser="safari"), "Unknown engine profile", id="unknown-browser"),
+        pytest.param(dict(engine="safari"), "Unknown engine profile", id="unknown-engine"),
+        pytest.param(dict(engine="firefox", browser="chromium"), "disagree", id="engine-and-browser-disagree"),
         pytest.param(dict(page="not a url"), "Invalid URL", id="bad-page"),
         pytest.param(dict(crossorigin=1), "crossorigin must be None", id="bad-crossorigin"),
     ],

@@ -24,3 +24,17 @@ def test_curated_cases_cite_their_source():
     curated = [s for s in matrix() if s.id.startswith("wpt/")]
     assert len(curated) >= 10
     assert all(s.source for s in curated)
+
+
+def test_no_two_built_scenarios_share_a_url():
+    """What lets one browser context run the whole matrix (cors_lab.engines.base.ScenarioRunner):
+    a cache entry is keyed by URL, and no URL of one scenario is a URL of another."""
+    from cors_lab.servers import Lab
+
+    with Lab() as lab:
+        owner = {}
+        for i, s in enumerate(matrix()):
+            built = s.build(lab, f"e1x{i:04d}i")
+            for url in set(built.urls()):
+                assert url not in owner, f"{s.id} and {owner[url]} both load {url}"
+                owner[url] = s.id

@@ -914,32 +914,42 @@ panel
     md("""
 ## Where browsers and the standards differ
 
-The kit's model follows Chromium 156 and says so where that is not the standard's letter; Firefox
-ESR 153.8 and WebKitGTK 2.50.6 were measured too:
+Engines differ, and each has a **profile** in the model, measured over these same servers in Chromium
+156, Firefox ESR 153 and WebKitGTK 2.50: `predict(..., engine="firefox")`. The probe above says which
+engine your browser is (found by feature detection, not the user agent alone) and which profile the
+model and the kernel browser use for it. For a browser the kit has not measured (Safari on macOS, an
+older version) it says so, and a difference there is news, not a disagreement. For example:
 
 - Chromium 156 and WebKitGTK 2.50 send `Origin` with a same-origin image that has `crossorigin`;
   Firefox ESR 153 does not, as the [Fetch standard](https://fetch.spec.whatwg.org/#append-a-request-origin-header)
-  says (whatwg/fetch#1170). `predict(..., browser="spec")` shows the standard's request.
+  says (whatwg/fetch#1170).
 - What cleans a tainted canvas: setting `canvas.width` (even to the same value) does in Chromium 156,
-  but not in Firefox ESR 153 nor WebKitGTK 2.50; `ctx.reset()` cleans in none of the three, although
-  current WPT (web-platform-tests#55389, 2025) expects `reset()` to clean, and WebKit (2026) and Servo
-  changed to do so; `clearRect()` cleans nowhere.
-- A truncated image whose size arrived still fires `load`
-  ([update the image data](https://html.spec.whatwg.org/multipage/images.html#update-the-image-data)).
-- `getImageData(0, 0, 0, 10)` on a tainted canvas throws `SecurityError` in Chromium; the standard
-  checks the size first and would throw `IndexSizeError`
-  ([getImageData](https://html.spec.whatwg.org/multipage/canvas.html#dom-context-2d-getimagedata)).
-- A `bitmaprenderer` canvas, once given a tainted `ImageBitmap`, stays tainted in Chromium: a clean bitmap,
-  `transferFromImageBitmap(null)` or a new `width` does not clean it, though the
-  [standard](https://html.spec.whatwg.org/multipage/canvas.html#set-an-imagebitmaprenderingcontext%27s-output-bitmap)
-  says each of them should.
+  as current WPT expects (`security.reset.cross.html`, whatwg/html#2660), but not in Firefox ESR 153
+  nor WebKitGTK 2.50. `ctx.reset()` cleans in none of the three, although current WPT
+  (web-platform-tests#55389, 2025) expects `reset()` to clean too, and WebKit (2026) and Servo changed
+  to do so; `clearRect()` cleans nowhere.
+- A canvas given an image whose CORS check failed: `drawImage` throws `InvalidStateError` in Chromium
+  156 and Firefox ESR 153, as the standard says; WebKitGTK 2.50 draws nothing and throws nothing.
+- `getImageData(0, 0, 0, 10)` on a tainted canvas throws `SecurityError` in Chromium and Firefox; the
+  [standard](https://html.spec.whatwg.org/multipage/canvas.html#dom-context-2d-getimagedata) checks the
+  size first (`IndexSizeError`), as WebKitGTK does.
+
+Every difference is a named deviation of its profile, with the WPT test or bug behind it
+(`cors_lab.spec.profiles.deviation_table()`); `python -m cors_lab compat` prints what each engine does.
 """),
     code("""
 from cors_lab import predict
 same = [(lab.site.url("picture.png"), 200, [])]
-for browser in ("chromium", "spec"):
-    r = predict(page=lab.site.origin, chain=same, crossorigin="anonymous", browser=browser)
-    print(f"{browser:9} Origin header: {r.requests[0].origin}")
+for engine in ("spec", "chromium", "firefox", "webkit"):
+    r = predict(page=lab.site.origin, chain=same, crossorigin="anonymous", engine=engine)
+    print(f"{engine:9} Origin header: {r.requests[0].origin}")
+"""),
+    md("""
+`compare(..., all_profiles=True)` adds the model for every engine, side by side, to the comparison
+(the panel's checkbox does the same):
+"""),
+    code("""
+cors_lab.compare(lab, probe.url("picture.png", nonce=True), None, "getImageData", probe, all_profiles=True)
 """),
 ]
 
@@ -1031,6 +1041,18 @@ read them. Each rule applied is in the canvas's log, with its link:
     code("""
 for line in canvas.log:
     print("-", line)
+"""),
+    md("""
+## Not every browser cleans alike
+
+`LabCanvas` and `predict` follow Chromium unless told otherwise; each engine has a profile in the
+model (`predict(..., engine="firefox")`). What each engine does, measured in Chromium 156, Firefox ESR
+153 and WebKitGTK 2.50 over the lab's servers (red: the engine departs from the standard;
+`python -m cors_lab compat --write` measures it again):
+"""),
+    code("""
+from cors_lab.compat import table
+table("cleans")
 """),
 ]
 

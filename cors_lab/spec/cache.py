@@ -264,9 +264,11 @@ class HTTPCache:
         frame_site: object = None,
         method: str = "GET",
         cache_mode: str = "default",
+        variant: str = "",
     ) -> Decision:
         """Reuse, revalidate or miss for a request the browser is about to send, and why.
 
+        ``variant``: the engine's extra key part (profiles.Profile.cache_variant), "" for Chromium.
         Spec: https://fetch.spec.whatwg.org/#http-network-or-cache-fetch
         """
         request = header_list(request_headers)
@@ -275,7 +277,7 @@ class HTTPCache:
         fetch = cite("Fetch, HTTP-network-or-cache fetch", FETCH_CACHE)
         # "Set httpCache to the result of determining the HTTP cache partition, given httpRequest."
         # "If httpCache is null, then set httpRequest's cache mode to "no-store"."
-        key = cache_key(url, top_level_site=top_level_site, frame_site=frame_site)
+        key = cache_key(url, top_level_site=top_level_site, frame_site=frame_site, variant=variant)
         if key is None:
             return Decision("miss", self._no_key_why(url, "Went to the network without the HTTP cache"))
         # "If httpRequest's cache mode is neither "no-store" nor "reload", then:"
@@ -447,6 +449,12 @@ class HTTPCache:
     def _no_entry_reason(self, key: str) -> tuple[str, tuple[str, str]]:
         top, frame, url = key_parts(key)
         where = top if frame == top else f"{top} (frame site {frame})"
+        if any(k != key and key_parts(k) == (top, frame, url) for k in self._entries):
+            # The same URL in the same partition under another engine-specific key part (profiles.py).
+            return (
+                f"a response for {url} is stored, but under another key: this engine keeps loads with and "
+                "without credentials (or in another request mode) apart, and RFC 9111 lets a cache decline reuse"
+            ), ("Fetch, CORS protocol and HTTP caches", "https://fetch.spec.whatwg.org/#cors-protocol-and-http-caches")
         others = sorted(
             {t if f == t else f"{t} (frame site {f})" for t, f, u in map(key_parts, self._entries) if u == url}
             - {where}
@@ -499,6 +507,7 @@ class HTTPCache:
         method: str = "GET",
         cache_mode: str = "default",
         body: bytes = b"",
+        variant: str = "",
     ) -> StoreResult:
         """Offer the cache a response that came from the network; a 304 freshens the stored one.
 
@@ -508,7 +517,7 @@ class HTTPCache:
         request, response = header_list(request_headers), header_list(response_headers)
         sent_at = response_time if request_time is None else request_time
         mode, conditional = _effective_mode(cache_mode, request)
-        key = cache_key(url, top_level_site=top_level_site, frame_site=frame_site)
+        key = cache_key(url, top_level_site=top_level_site, frame_site=frame_site, variant=variant)
         if key is None:
             return StoreResult(False, self._no_key_why(url, "Not stored"))
         if status == 304:

@@ -1,7 +1,8 @@
 """Which HTTP cache a fetch uses and under which key: Fetch's partition, Chromium's triple key.
 
 Owns the cache key Chromium's HTTP cache stores a response under (top-level site, frame site,
-URL) and the cases that bypass the cache (opaque sites, non-HTTP(S) URLs). Pure: stdlib only.
+URL), the part other engines add to it (a ``variant``: see profiles.Profile.cache_variant) and the
+cases that bypass the cache (opaque sites, non-HTTP(S) URLs). Pure: stdlib only.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def _url_for_request(parsed: ParsedURL) -> str:
     return f"{parsed.scheme}://{parsed.host}{port}{path}"
 
 
-def cache_key(url: str, *, top_level_site: object, frame_site: object = None) -> str | None:
+def cache_key(url: str, *, top_level_site: object, frame_site: object = None, variant: str = "") -> str | None:
     """Chromium's HTTP cache key, or None when the HTTP cache is not used for this load.
 
     ``"1/0/_dk_" + top-level site + " " + frame site + " " + URL without fragment``: the "1" is the
@@ -49,6 +50,8 @@ def cache_key(url: str, *, top_level_site: object, frame_site: object = None) ->
     default), "0" the upload id of a GET, and ``_dk_`` marks a double-keyed ("triple-key": URL, top
     frame site, frame site) entry. ``frame_site`` defaults to ``top_level_site`` (a load by the
     top-level page). An opaque site makes the network isolation key transient: nothing is cached.
+    ``variant`` (say "anonymous") is what an engine keys on beyond these, appended after the URL;
+    "" for Chromium and the standard.
     Spec: https://fetch.spec.whatwg.org/#determine-the-http-cache-partition
     """
     parsed = parse_url(url)
@@ -68,10 +71,13 @@ def cache_key(url: str, *, top_level_site: object, frame_site: object = None) ->
     # Deviation: the credentials split is left out, as in Chromium's default: a plain <img> and a
     # crossorigin="anonymous" load of one URL share one key (the "Vary: Origin" lesson needs it).
     # "The key format is: credential_key/upload_data_identifier/[isolation_key]url"
-    return f"{KEY_PREFIX}{top} {frame} {_url_for_request(parsed)}"
+    key = f"{KEY_PREFIX}{top} {frame} {_url_for_request(parsed)}"
+    # Choices "cache-key-credentials" (Firefox's "a," anonymous keys) and "cache-key-request-mode"
+    # (WebKitGTK's memory cache): the same URL under another key. RFC 9111 permits not reusing.
+    return f"{key} {variant}" if variant else key
 
 
 def key_parts(key: str) -> tuple[str, str, str]:
-    """(top-level site, frame site, URL) of a key made by ``cache_key``."""
-    top, frame, url = key[len(KEY_PREFIX) :].split(" ", 2)
-    return top, frame, url
+    """(top-level site, frame site, URL) of a key made by ``cache_key`` (its variant left out)."""
+    top, frame, rest = key[len(KEY_PREFIX) :].split(" ", 2)
+    return top, frame, rest.split(" ", 1)[0]

@@ -2,6 +2,7 @@
 
 Owns the CORS settings attribute table, the image request (mode, credentials mode, Origin,
 Sec-Fetch-*, cookies), the CORS check, response tainting and the walk over a chain of responses.
+Every function that depends on the engine takes ``profile`` (see profiles.py; default "chromium").
 Pure: stdlib only, no I/O. Responses are given, never fetched here.
 """
 
@@ -12,6 +13,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from ..errors import UsageError
 from .headers import HeaderList
+from .profiles import ACCEPT, DEFAULT_PROFILE, Profile, get_profile
 from .origins import (
     Origin,
     ParsedURL,
@@ -60,10 +62,10 @@ TAINTING_STEPS = {
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 REDIRECT_LIMIT = 20
 
-# What Chromium 156 sends as Accept for an <img> (measured here from a real server's log). The Fetch
-# standard's own default for destination "image" differs: `image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5`.
-CHROMIUM_IMAGE_ACCEPT = "image/jxl,image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
-SPEC_IMAGE_ACCEPT = "image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5"
+# What Chromium 156 sends as Accept for an <img> (measured here from a real server's log), and the Fetch
+# standard's own default for destination "image"; every profile's is in profiles.ACCEPT.
+CHROMIUM_IMAGE_ACCEPT = ACCEPT["chromium"]
+SPEC_IMAGE_ACCEPT = ACCEPT["spec"]
 
 
 def check_crossorigin(value: object) -> str | None:
@@ -103,20 +105,27 @@ class Request:
     response_tainting: str = "basic"  # "basic" | "cors" | "opaque"
     redirect_count: int = 0
     initiator_page: str | None = None  # the page URL, for Referer (None: only the origin is known)
+    # For an opaque-origin page that is an iframe srcdoc document: the URL of the page it sits in (its
+    # "container document", the Referer's source). None: no container known, or one without a URL.
+    container_url: str | None = None
 
     @property
     def current_url(self) -> str:
         return self.url_list[-1]
 
 
-def image_request(url: str, *, page_origin: Origin, crossorigin: str | None, page_url: str | None = None) -> Request:
+def image_request(url: str, *, page_origin: Origin, crossorigin: str | None, page_url: str | None = None,
+                  container_url: str | None = None) -> Request:
     """The request an ``<img>`` with this crossorigin attribute makes.
 
-    Spec: https://html.spec.whatwg.org/multipage/urls-and-fetching.html#create-a-potential-cors-request
+    ``container_url``: for an opaque-origin page (a sandboxed ``srcdoc`` frame), the URL of the page
+    around it. Spec: https://html.spec.whatwg.org/multipage/urls-and-fetching.html#create-a-potential-cors-request
     """
     mode, credentials_mode = POTENTIAL_CORS_REQUEST[cors_settings_state(crossorigin)]
     parse_url(url)  # fail early, with the fix, on a URL that cannot be parsed
-    return Request([url], page_origin, mode, credentials_mode, initiator_page=page_url)
+    if container_url is not None:
+        parse_url(container_url)
+    return Request([url], page_origin, mode, credentials_mode, initiator_page=page_url, container_url=container_url)
 
 
 REDIRECT_TAINTS = ("same-origin", "same-site", "cross-site")
@@ -164,7 +173,7 @@ def serialize_request_origin(request: Request) -> str:
     return request.origin.serialize()
 
 
-def origin_header(request: Request, *, browser: str = "chromium") -> str | None:
+def origin_header(request: Request, *, profile: str | Profile = DEFAULT_PROFILE) -> str | None:
     """The `Origin` request header value, or None when none is sent (GET image requests).
 
     Spec: https://fetch.spec.whatwg.org/#append-a-request-origin-header
@@ -175,13 +184,22 @@ def origin_header(request: Request, *, browser: str = "chromium") -> str | None:
     #    "webtransport", then append (`Origin`, serializedOrigin) to request's header list.
     if request.response_tainting == "cors":
         return serialized
-    # Deviation: Chromium sends `Origin` on every "cors"-mode request, same-origin ones too (measured
-    # here with Chromium 156: <img crossorigin> from its own origin sent Origin). The standard sends it
-    # only with "cors" response tainting (whatwg/fetch#1170). browser="spec" gives the standard's answer.
-    if browser == "chromium" and request.mode == "cors":
+    # Deviation "origin-on-same-origin-cors" (Chromium 156, WebKitGTK 2.50; not Firefox ESR 153): Origin
+    # on every "cors"-mode request, same-origin ones too (whatwg/fetch#1170). profile="spec" or
+    # "firefox" gives the standard's answer.
+    if request.mode == "cors" and get_profile(profile).has("origin-on-same-origin-cors"):
         return serialized
     # 4. Otherwise, if request's method is neither `GET` nor `HEAD`, then: ... (image requests are GET).
+    # Deviation "origin-null-on-opaque-no-cors" (Chromium 156, Firefox ESR 153; not WebKitGTK 2.50):
+    # a no-cors GET from a sandboxed srcdoc frame inside an http(s) page carries `Origin: null`
+    # (measured; inside about:blank none of the three sends it).
+    if request.origin.opaque and _http_container(request) and get_profile(profile).has("origin-null-on-opaque-no-cors"):
+        return "null"
     return None
+
+
+def _http_container(request: Request) -> bool:
+    return request.container_url is not None and parse_url(request.container_url).scheme in ("http", "https")
 
 
 def includes_credentials(request: Request) -> bool:
@@ -197,12 +215,13 @@ def includes_credentials(request: Request) -> bool:
     )
 
 
-def cookies_allowed(request: Request, url: str) -> tuple[bool, str]:
+def cookies_allowed(request: Request, url: str, *, profile: str | Profile = DEFAULT_PROFILE) -> tuple[bool, str]:
     """Whether the browser attaches the cookies it holds for url, and why (one sentence).
 
-    Deviation: cookie policy is Chromium's default under Playwright and in a fresh profile: cookies
-    without SameSite are Lax, and third-party (cross-site) cookies are blocked, so only a same-site
-    subresource request carries cookies. A page with an opaque origin is cross-site to everything.
+    The cookies the browser holds are first-party ones (the lab's /login sets a SameSite=Lax cookie),
+    which no engine sends on a cross-site subresource request: Chromium and WebKit block third-party
+    cookies, Firefox keeps them in a jar per top-level site. A page with an opaque origin is
+    cross-site to everything.
     Spec: https://fetch.spec.whatwg.org/#http-network-or-cache-fetch and
     https://httpwg.org/http-extensions/draft-ietf-httpbis-rfc6265bis.html#name-samesite-cookies
     """
@@ -214,14 +233,25 @@ def cookies_allowed(request: Request, url: str) -> tuple[bool, str]:
             )
         return False, f'credentials mode is "{request.credentials_mode}", so no cookies are sent'
     if not same_site(request.origin, origin_of(url)):
-        return False, "the image is cross-site to the page, and the browser blocks third-party cookies"
+        policy = get_profile(profile).third_party_cookies
+        why = {"blocked": "the browser blocks third-party cookies",
+               "partitioned": "the browser keeps third-party cookies in a separate jar per top-level site, "
+                              "so the site's own cookies are not sent"}.get(
+            policy, "its cookies are first-party ones (SameSite=Lax), never sent cross-site")
+        return False, f"the image is cross-site to the page, and {why}"
     return True, "credentials are included and the image is same-site with the page"
 
 
-def sec_fetch_site(request: Request) -> str:
+def sec_fetch_site(request: Request, *, profile: str | Profile = DEFAULT_PROFILE) -> str:
     """Spec: https://w3c.github.io/webappsec-fetch-metadata/#sec-fetch-site-header"""
     # 3. Set header's value to `same-origin`.
     value = "same-origin"
+    # Deviation "sec-fetch-site-cross-site-after-redirect" (Firefox ESR 153): once redirected, any
+    # URL not same origin with the request's origin makes the value cross-site (measured over
+    # same-site chains site -> cdn and cdn -> site).
+    if len(request.url_list) > 1 and get_profile(profile).has("sec-fetch-site-cross-site-after-redirect"):
+        if any(not same_origin(origin_of(url), request.origin) for url in request.url_list):
+            return "cross-site"
     # 4. (A navigation the user caused directly: `none`. Never an image.)
     # 5. If header's value is not `none`, then for each url in r's url list:
     for url in request.url_list:
@@ -239,25 +269,49 @@ def sec_fetch_site(request: Request) -> str:
     return value
 
 
-def referer(request: Request) -> str | None:
-    """Referer under the default policy "strict-origin-when-cross-origin".
+def referer(request: Request, *, profile: str | Profile = DEFAULT_PROFILE) -> str | None:
+    """Referer under the default policy "strict-origin-when-cross-origin", for the current hop.
 
-    Spec: https://w3c.github.io/webappsec-referrer-policy/#referrer-policy-strict-origin-when-cross-origin
+    Spec: https://fetch.spec.whatwg.org/#determine-requests-referrer and
+    https://w3c.github.io/webappsec-referrer-policy/#referrer-policy-strict-origin-when-cross-origin
     """
-    # Deviation: an opaque-origin page (sandboxed srcdoc) is modelled as sending no Referer.
+    # Determine request's referrer: the referrerSource is the document's URL; "While document is an
+    # iframe srcdoc document, let document be document's browsing context's container document."
     if request.origin.opaque:
-        return None
-    page = request.initiator_page or request.origin.serialize() + "/"
-    target = parse_url(request.current_url)
+        if not _http_container(request):
+            return None  # no container known (or about:blank): nothing to send
+        # Deviation "no-referer-from-opaque-frame" (Chromium 156): none at all from such a frame.
+        if get_profile(profile).has("no-referer-from-opaque-frame"):
+            return None
+        source = request.container_url
+    else:
+        source = request.initiator_page or request.origin.serialize() + "/"
+    # HTTP-redirect fetch ends by "running main fetch given fetchParams and true", and main fetch sets
+    # "request's referrer to the result of invoking determine request's referrer" again, whose source
+    # is then the referrer already set: each hop can only keep or shrink it.
+    for url in request.url_list:
+        source = _strict_origin_when_cross_origin(source, url)
+        if source is None:
+            return None
+    return source
+
+
+def _strict_origin_when_cross_origin(source: str, current: str) -> str | None:
+    """Spec: https://w3c.github.io/webappsec-referrer-policy/#referrer-policy-strict-origin-when-cross-origin"""
+    parts = urlsplit(source)
+    origin = origin_of(source)
+    target = parse_url(current)
     # "Requests whose referrerURL is a potentially trustworthy URL and whose current URL is a
     #  non-potentially trustworthy URL on the other hand, will contain no referrer information."
     # Deviation: only an https: page counts as a potentially trustworthy referrerURL here.
-    if request.origin.scheme == "https" and target.scheme == "http" and not is_potentially_trustworthy(target):
+    if parts.scheme == "https" and target.scheme == "http" and not is_potentially_trustworthy(target):
         return None
-    if same_origin(request.origin, origin_of(target)):
-        parts = urlsplit(page)
-        return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
-    return request.origin.serialize() + "/"
+    # "If the origin of referrerURL and the origin of request's current URL are the same, then return
+    #  referrerURL." (stripped for use as a referrer: no fragment, no credentials)
+    if same_origin(origin, origin_of(target)):
+        return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path or "/", parts.query, ""))
+    # "Otherwise, return referrerOrigin."
+    return origin.serialize() + "/"
 
 
 @dataclass(frozen=True)
@@ -275,6 +329,7 @@ class HopRequest:
     sec_fetch_dest: str | None
     referer: str | None
     accept: str
+    include_credentials: bool = False  # Fetch's includeCredentials for this hop (some caches key on it)
 
     def headers(self, *, cookie: str | None = None) -> list[tuple[str, str]]:
         """The request headers as (name, value) pairs, as the browser would send them."""
@@ -294,25 +349,30 @@ class HopRequest:
         return out
 
 
-def hop_request(request: Request, *, cookies_held: bool = True, browser: str = "chromium") -> HopRequest:
+def hop_request(request: Request, *, cookies_held: bool = True, profile: str | Profile = DEFAULT_PROFILE) -> HopRequest:
     """The request headers a browser sends for request's current URL (after main fetch set tainting)."""
+    engine = get_profile(profile)
     url = request.current_url
-    allowed, why = cookies_allowed(request, url)
+    allowed, why = cookies_allowed(request, url, profile=engine)
     # Fetch Metadata, append the Fetch metadata headers: "1. If r's url is not an potentially
     # trustworthy URL, return." (no Sec-Fetch-* at all)
-    trustworthy = is_potentially_trustworthy(url)
+    metadata = is_potentially_trustworthy(url)
+    # Deviation "no-sec-fetch-after-cors-redirect" (WebKitGTK 2.50): none after a CORS-mode redirect.
+    if request.redirect_count and request.mode == "cors" and engine.has("no-sec-fetch-after-cors-redirect"):
+        metadata = False
     return HopRequest(
         url=url,
         mode=request.mode,
         credentials_mode=request.credentials_mode,
-        origin=origin_header(request, browser=browser),
+        origin=origin_header(request, profile=engine),
         cookies=allowed and cookies_held,
         cookies_why=why if cookies_held or not allowed else "the browser holds no cookies for this host",
-        sec_fetch_mode=request.mode if trustworthy else None,
-        sec_fetch_site=sec_fetch_site(request) if trustworthy else None,
-        sec_fetch_dest=request.destination if trustworthy else None,
-        referer=referer(request),
-        accept=CHROMIUM_IMAGE_ACCEPT if browser == "chromium" else SPEC_IMAGE_ACCEPT,
+        sec_fetch_mode=request.mode if metadata else None,
+        sec_fetch_site=sec_fetch_site(request, profile=engine) if metadata else None,
+        sec_fetch_dest=request.destination if metadata else None,
+        referer=referer(request, profile=engine),
+        accept=engine.accept,
+        include_credentials=includes_credentials(request),
     )
 
 
@@ -457,10 +517,11 @@ class ImageFetch:
     Spec: https://fetch.spec.whatwg.org/#concept-main-fetch
     """
 
-    def __init__(self, request: Request, *, cookies_held: bool = True, browser: str = "chromium") -> None:
+    def __init__(self, request: Request, *, cookies_held: bool = True,
+                 profile: str | Profile = DEFAULT_PROFILE) -> None:
         self.request = request
         self.cookies_held = cookies_held
-        self.browser = browser
+        self.profile = get_profile(profile)
         self.hops: list[Hop] = []
         self._sent: HopRequest | None = None
 
@@ -492,7 +553,7 @@ class ImageFetch:
             # - Otherwise: set request's response tainting to "cors".
             request.response_tainting = "cors"
         held = self.cookies_held if cookies_held is None else cookies_held
-        self._sent = hop_request(request, cookies_held=held, browser=self.browser)
+        self._sent = hop_request(request, cookies_held=held, profile=self.profile)
         return self._sent
 
     def receive(self, status: int, headers: HeaderList | list | dict) -> FetchResult | None:
@@ -519,11 +580,14 @@ class ImageFetch:
                 # Name the hop: in a chain every response, redirects included, must pass the check.
                 what = "redirect response" if status in REDIRECT_STATUSES else "response"
                 reason += f" (on the {what} from {request.current_url}, hop {len(self.hops)})"
-            return self._fail(
-                check.step, reason, "#concept-cors-check",
-                console=f"Access to image at '{request.current_url}' from origin '{page}' has been blocked by "
-                f"CORS policy: {check.console}",
-            )
+            chromium = (f"Access to image at '{request.current_url}' from origin '{page}' has been blocked by "
+                        f"CORS policy: {check.console}")
+            console = self.profile.cors_console(
+                step=check.step, url=request.current_url, chromium=chromium, status=status,
+                acao=headers.get("Access-Control-Allow-Origin"),
+                acao_lines=len(headers.get_all("Access-Control-Allow-Origin")),
+                redirected_from=request.url_list[0] if request.redirect_count else None)
+            return self._fail(check.step, reason, "#concept-cors-check", console=console)
 
         location = headers.get("Location")
         if status not in REDIRECT_STATUSES or location is None:
@@ -582,7 +646,7 @@ def fetch_image(
     chain: list[tuple[str, int, list]] | list,
     *,
     cookies_held: bool = True,
-    browser: str = "chromium",
+    profile: str | Profile = DEFAULT_PROFILE,
 ) -> FetchResult:
     """Run main fetch / HTTP fetch / HTTP-redirect fetch over given responses, one per hop.
 
@@ -593,7 +657,7 @@ def fetch_image(
     """
     if not chain:
         raise UsageError("chain is empty: give at least one (url, status, headers) response.")
-    walk = ImageFetch(request, cookies_held=cookies_held, browser=browser)
+    walk = ImageFetch(request, cookies_held=cookies_held, profile=profile)
     for index, entry in enumerate(chain):
         if not (isinstance(entry, (tuple, list)) and len(entry) == 3):
             raise UsageError(f"chain[{index}] must be (url, status, headers), got {entry!r}.")

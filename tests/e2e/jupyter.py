@@ -20,6 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import requests
 
 from . import procs
@@ -96,3 +97,16 @@ class JupyterServer(procs.Service):
             return r.status_code == 200
         except requests.RequestException:
             return False
+
+
+def serve_cells(tmp_path, cells: list[str], *, app: str = "lab", extension: bool = False) -> JupyterServer:
+    """A (not yet started) server on one notebook, live.ipynb, holding ``cells`` as code cells."""
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+    nbformat.write(nb, folder / "live.ipynb")
+    return JupyterServer(app=app, root=tmp_path / "server", notebooks=folder, ip="127.0.0.1", extension=extension,
+                         open="live")

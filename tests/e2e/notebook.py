@@ -64,10 +64,11 @@ class NotebookPage:
     collects seconds per step; ``console`` the page's console lines and uncaught errors.
     """
 
-    def __init__(self, context, *, runtime: Path) -> None:
+    def __init__(self, context, *, runtime: Path, page=None) -> None:
         self.context = context
         self.runtime = runtime
-        self.page = context.new_page()
+        # ``page``: a Playwright Page of ``context`` (a new one by default), or an `EnginePage` (Firefox, WebKit).
+        self.page = page if page is not None else context.new_page()
         self.console: list[str] = []
         self.timings: dict[str, float] = {}
         self.kernel_id: str | None = None

@@ -6,7 +6,21 @@
 (() => {
   if (window.top !== window) return; // not inside the probe's iframes
 
-  const panel = () => window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  // The notebook in the main area. JupyterLab tracks the current widget by focus; a WebKitGTK window on
+  // Xvfb never gets focus, so there the notebook is found among the main area's widgets and activated
+  // (the notebook commands, Run All included, act on the current one).
+  const panel = () => {
+    const app = window.jupyterapp;
+    if (!app) return null;
+    if (app.shell.currentWidget) return app.shell.currentWidget;
+    for (const w of app.shell.widgets("main")) {
+      if (w.sessionContext && w.content) {
+        app.shell.activateById(w.id);
+        return w;
+      }
+    }
+    return null;
+  };
   const kernel = () => {
     const w = panel();
     const s = w && w.sessionContext && w.sessionContext.session;

@@ -9,11 +9,10 @@ runs it all, waits for the probe's data-* state in the page, then asks the kerne
 
 from __future__ import annotations
 
-import nbformat
 import pytest
 import requests
 
-from .jupyter import JupyterServer
+from .jupyter import JupyterServer, serve_cells
 from .notebook import NotebookPage, new_context, record
 
 TAINTED = "tainted by cross-origin data"
@@ -58,18 +57,6 @@ STATE = """{
 }"""
 
 
-def _serve(tmp_path, cells: list[str], *, app: str = "lab", extension: bool = False) -> JupyterServer:
-    folder = tmp_path / "nb"
-    folder.mkdir()
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
-    nbformat.write(nb, folder / "live.ipynb")
-    return JupyterServer(app=app, root=tmp_path / "server", notebooks=folder, ip="127.0.0.1", extension=extension,
-                         open="live")
-
-
 def _run(chromium, server: JupyterServer, tickets: list[str], *, host: str | None = None, shot: str) -> tuple:
     context, _ = new_context(chromium)
     try:
@@ -99,7 +86,7 @@ def _run(chromium, server: JupyterServer, tickets: list[str], *, host: str | Non
 @pytest.mark.browser
 @pytest.mark.parametrize("app", ["lab", "notebook"])
 def test_live_probe_with_await_and_compare(chromium, tmp_path, app):
-    server = _serve(tmp_path, LIVE_CELLS, app=app)
+    server = serve_cells(tmp_path, LIVE_CELLS, app=app)
     try:
         server.start()
         state, view, text, _, pageerrors = _run(chromium, server, ["t1", "t2", "t3"], shot=f"e2e-{app}-live")
@@ -124,7 +111,7 @@ def test_live_probe_with_await_and_compare(chromium, tmp_path, app):
 
 @pytest.mark.browser
 def test_opaque_probe_and_compare_with_the_extension(chromium, tmp_path):
-    server = _serve(tmp_path, OPAQUE_CELLS, extension=True)
+    server = serve_cells(tmp_path, OPAQUE_CELLS, extension=True)
     try:
         server.start()
         state, _, text, _, pageerrors = _run(chromium, server, ["t1", "t2", "t3", "t4", "t5", "t6"],
@@ -153,7 +140,7 @@ def test_opaque_probe_and_compare_with_the_extension(chromium, tmp_path):
 
 @pytest.mark.browser
 def test_a_lab_started_under_the_other_name_warns_with_a_fix_and_wait_never_blocks(chromium, tmp_path):
-    server = _serve(tmp_path, MISMATCH_CELLS)
+    server = serve_cells(tmp_path, MISMATCH_CELLS)
     try:
         server.start()
         state, view, text, extra, _ = _run(chromium, server, ["t1"], host="localhost",
@@ -172,7 +159,7 @@ def test_a_lab_started_under_the_other_name_warns_with_a_fix_and_wait_never_bloc
 
 
 def test_extension_serves_pictures_without_a_token(tmp_path):
-    server = _serve(tmp_path, ["1"], extension=True)
+    server = serve_cells(tmp_path, ["1"], extension=True)
     try:
         server.start()
         base = f"{server.base}cors-lab/img"
@@ -205,7 +192,7 @@ def test_extension_serves_pictures_without_a_token(tmp_path):
 
 
 def test_nothing_but_images_goes_out_without_a_csp_and_bad_input_is_400(tmp_path):
-    server = _serve(tmp_path, ["1"], extension=True)
+    server = serve_cells(tmp_path, ["1"], extension=True)
     try:
         server.start()
         base = f"{server.base}cors-lab/img"

@@ -359,12 +359,15 @@ def test_hop_request(page, crossorigin, url, origin, cookies, mode, site):
 
 
 def test_origin_header_spec_profile_omits_same_origin():
-    # Deviation pinned: the standard sends no Origin on a same-origin "cors" GET; Chromium does.
+    # Deviation "origin-on-same-origin-cors" pinned: the standard (and Firefox) send no Origin on a
+    # same-origin "cors" GET; Chromium and WebKit do.
     r = req(L1 + "/i", page=L1)
     r.response_tainting = "basic"
-    assert hop_request(r, browser="spec").origin is None
-    assert hop_request(r, browser="chromium").origin == L1
-    assert hop_request(r, browser="spec").accept == SPEC_IMAGE_ACCEPT
+    assert hop_request(r, profile="spec").origin is None
+    assert hop_request(r, profile="firefox").origin is None
+    assert hop_request(r, profile="chromium").origin == L1
+    assert hop_request(r, profile="webkit").origin == L1
+    assert hop_request(r, profile="spec").accept == SPEC_IMAGE_ACCEPT
 
 
 def test_redirect_hops_send_null_origin_after_taint():

@@ -127,3 +127,22 @@ def _table_rows_before_first_section() -> list[list[str]]:
     end = next(i for i, line in enumerate(lines) if line.startswith("## "))
     rows = [line for line in lines[:end] if line.startswith("|")]
     return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows[2:]]
+
+
+def test_the_deviation_table_is_the_profiles_deviations():
+    from cors_lab.spec.profiles import deviation_table
+
+    listed = [tuple(cell.strip("`") for cell in (row[0], row[1], row[2], row[4]))
+              for row in _table("Engine profiles -> deviations")]
+    expected = [(r["profile"], r["name"], r["kind"], r["measured"]) for r in deviation_table()]
+    assert listed == expected, "cors_lab/spec/README.md's deviation table is not profiles.deviation_table()"
+
+
+def test_every_deviation_is_asked_for_by_a_rule():
+    """A deviation no rule asks for would be documented but never modelled."""
+    from cors_lab.spec.profiles import DEVIATIONS
+
+    sources = " ".join(p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.py") if p.name != "profiles.py")
+    sources += (PACKAGE / "spec" / "profiles.py").read_text(encoding="utf-8").split("class Profile", 1)[1]
+    for name in DEVIATIONS:
+        assert f'has("{name}")' in sources, f"no rule asks for {name}"

@@ -3,7 +3,8 @@
 Owns the CanvasImageSource side of the canvas rules (an <img> or <video> by its request state and
 response tainting, an ImageBitmap), check the usability of the image argument, "is not
 origin-clean", the rule-name -> anchor table every canvas log line cites, and Chromium's texts and
-plain-words fixes for the exceptions. Pure: stdlib only, no pixels, no I/O.
+plain-words fixes for the exceptions (other engines' texts: profiles.py, through `dom_message`).
+Pure: stdlib only, no pixels, no I/O.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...errors import InvalidStateError, UsageError
+from ..profiles import DEFAULT_PROFILE, Profile, get_profile
 
 HTML = "https://html.spec.whatwg.org/multipage/"
 WEBGL = "https://registry.khronos.org/webgl/specs/latest/1.0/"
@@ -123,9 +125,13 @@ FIXES = {
 }
 
 
-def failed(method: str, interface: str, text: str) -> str:
-    """Chromium's DOMException message shape: "Failed to execute 'm' on 'I': text"."""
-    return f"Failed to execute '{method}' on '{interface}': {text}"
+def dom_message(profile: str | Profile, exception: str, *, reason: str, method: str, interface: str, text: str) -> str:
+    """The message of the DOMException ``exception`` in the engine ``profile``.
+
+    ``text`` is Chromium's, which Chromium shows as "Failed to execute 'method' on 'interface': text";
+    ``reason`` ("tainted", "broken", "bad", ...) picks another engine's text (profiles.py).
+    """
+    return get_profile(profile).message(exception, reason=reason, method=method, interface=interface, chromium=text)
 
 
 def note(log: list[str] | None, text: str, rule: str) -> None:
@@ -152,6 +158,7 @@ class ImageSource:
     response_tainting: str = "basic"
     width: int = 1
     height: int = 1
+    broken_by: str | None = None  # for a broken image: "network" (the fetch failed) or "decode"
 
     def __post_init__(self) -> None:
         if self.kind not in ("img", "video"):
@@ -168,6 +175,8 @@ class ImageSource:
             )
         if self.width < 0 or self.height < 0:
             raise UsageError(f"An image size cannot be negative ({self.width}x{self.height}).")
+        if self.broken_by not in (None, "network", "decode"):
+            raise UsageError(f"broken_by must be 'network', 'decode' or None, not {self.broken_by!r}.")
 
     @classmethod
     def data_url(cls, *, width: int = 1, height: int = 1, state: str = "completely available") -> ImageSource:
@@ -258,12 +267,14 @@ def is_not_origin_clean(image) -> bool:
 
 
 def check_usability(
-    image, *, method: str = "drawImage", interface: str = "CanvasRenderingContext2D", log: list[str] | None = None
+    image, *, method: str = "drawImage", interface: str = "CanvasRenderingContext2D", log: list[str] | None = None,
+    profile: str | Profile = DEFAULT_PROFILE,
 ) -> str:
     """Check the usability of the image argument: "good", "bad" (draw nothing) or InvalidStateError.
 
     Spec: https://html.spec.whatwg.org/multipage/canvas.html#check-the-usability-of-the-image-argument
     """
+    engine = get_profile(profile)
     if getattr(image, "kind", None) not in CANVAS_IMAGE_SOURCE_KINDS:
         raise UsageError(f"Not a CanvasImageSource: {image!r}. Pass an ImageSource, a canvas or an ImageBitmap.")
     call = f"{method}({CANVAS_IMAGE_SOURCE_KINDS[image.kind]})"
@@ -272,10 +283,17 @@ def check_usability(
         # HTMLOrSVGImageElement: "If image's current request's state is broken, then throw an
         # "InvalidStateError" DOMException. If image is not fully decodable, then return bad."
         verdict = IMAGE_STATE_USABILITY[image.state]
+        if verdict == "InvalidStateError" and image.broken_by == "network" and engine.has("network-error-image-not-broken"):
+            # Deviation "network-error-image-not-broken" (WebKitGTK 2.50): an image whose fetch failed
+            # is "bad" (nothing drawn, nothing thrown); only an undecodable one throws.
+            note(log, f"{call}: the image's fetch failed; {engine.engine} treats it as not usable, not broken: "
+                      "usability is bad", "usability")
+            return "bad"
         if verdict == "InvalidStateError":
             note(log, f'{call}: the image\'s state is "broken", so InvalidStateError', "usability")
             text = UNUSABLE_TEXT["broken"].get(method, UNUSABLE_TEXT["broken"]["drawImage"])
-            raise InvalidStateError(failed(method, interface, text), fix=FIXES["broken"])
+            raise InvalidStateError(dom_message(engine, "InvalidStateError", reason="broken", method=method,
+                                                interface=interface, text=text), fix=FIXES["broken"])
         if verdict == "bad":
             note(log, f'{call}: the image is "{image.state}", not fully decodable: usability is bad', "usability")
             return verdict
@@ -301,13 +319,17 @@ def check_usability(
         if image.width == 0 or image.height == 0:
             note(log, f"{call}: the source canvas is {image.width}x{image.height}, so InvalidStateError", "usability")
             raise InvalidStateError(
-                failed(method, interface, UNUSABLE_TEXT["zero-size canvas"]), fix=FIXES["zero-size canvas"]
+                dom_message(engine, "InvalidStateError", reason="zero-size canvas", method=method, interface=interface,
+                            text=UNUSABLE_TEXT["zero-size canvas"]),
+                fix=FIXES["zero-size canvas"],
             )
     if image.kind == "bitmap":
         # ImageBitmap: "If image's [[Detached]] internal slot value is set to true, then throw an
         # "InvalidStateError" DOMException."
         if image.detached:
             note(log, f"{call}: the ImageBitmap is detached, so InvalidStateError", "usability")
-            raise InvalidStateError(failed(method, interface, UNUSABLE_TEXT["detached"]), fix=FIXES["detached"])
+            raise InvalidStateError(dom_message(engine, "InvalidStateError", reason="detached", method=method,
+                                                interface=interface, text=UNUSABLE_TEXT["detached"]),
+                                    fix=FIXES["detached"])
     # 2. Return good.
     return "good"

@@ -1,8 +1,10 @@
 """Canvas bitmaps and their origin-clean flag: what taints a canvas, what cleans it, what reads it.
 
 Owns <canvas> with a "2d" or "bitmaprenderer" context, OffscreenCanvas, patterns, readback
-(getImageData, toDataURL, toBlob, captureStream, convertToBlob) and createImageBitmap. Pure:
-stdlib only, no pixels, no I/O. The sources they draw come from sources.py.
+(getImageData, toDataURL, toBlob, captureStream, convertToBlob) and createImageBitmap. Every surface
+belongs to an engine ``profile`` (profiles.py; default "chromium"), which decides what cleans a
+tainted bitmap and the exceptions' texts. Pure: stdlib only, no pixels, no I/O. The sources they
+draw come from sources.py.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...errors import IndexSizeError, InvalidStateError, SecurityError, UsageError
+from ..profiles import DEFAULT_PROFILE, Profile, get_profile
 from .sources import (
     CANVAS_IMAGE_SOURCE_KINDS,
     FIXES,
@@ -18,7 +21,7 @@ from .sources import (
     ImageSource,
     check_usability,
     describe_source,
-    failed,
+    dom_message,
     is_not_origin_clean,
     note,
     source_size,
@@ -55,9 +58,11 @@ class Surface:
     kind = "canvas"
     ELEMENT = "HTMLCanvasElement"
 
-    def __init__(self, width: int = 300, height: int = 150, *, log: list[str] | None = None) -> None:
+    def __init__(self, width: int = 300, height: int = 150, *, log: list[str] | None = None,
+                 profile: str | Profile = DEFAULT_PROFILE) -> None:
         if width < 0 or height < 0:
             raise UsageError(f"A canvas size cannot be negative ({width}x{height}).")
+        self.profile = get_profile(profile)
         self.width = width
         self.height = height
         # "Initially, when the canvas element is created, its bitmap's origin-clean flag must be set to true."
@@ -67,6 +72,9 @@ class Surface:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.width}x{self.height}, origin_clean={self.origin_clean})"
+
+    def _message(self, exception: str, *, reason: str, method: str, interface: str, text: str) -> str:
+        return dom_message(self.profile, exception, reason=reason, method=method, interface=interface, text=text)
 
     def _taint(self, call: str, rule: str, why: str) -> None:
         was = self.origin_clean
@@ -95,17 +103,26 @@ class Surface:
         # 2. Resize the output bitmap to the new width and height (and clear it to transparent black).
         self.width, self.height = width, height
         self.painted = False
-        # Deviation (documented, not normative yet): the bitmap's origin-clean flag is reset to true,
-        # even when the value is unchanged. Chromium 156 does this (measured here; Blink's
-        # OffscreenCanvas::SetSize also sets origin_clean_ = true), current WPT expects it
-        # (html/semantics/embedded-content/the-canvas-element/security.reset.cross.html, "Resetting
-        # the canvas state resets the origin-clean flag"), WebKit aligned in 2026 and the spec's own
-        # non-normative security section says so (whatwg/html#2660). Older WPT copies
+        # The bitmap's origin-clean flag is reset to true, even when the value is unchanged: current
+        # WPT expects it (html/semantics/embedded-content/the-canvas-element/security.reset.cross.html,
+        # "Resetting the canvas state resets the origin-clean flag"), the spec's own non-normative
+        # security section says so (whatwg/html#2660; the normative steps do not mention the flag yet),
+        # Chromium 156 does it (measured; Blink's OffscreenCanvas::SetSize also sets origin_clean_ =
+        # true) and WebKit changed to it after 2.50 (WebKit/WebKit#65571). Older WPT copies
         # (security.reset.sub.html) assert the opposite: "does not reset the origin-clean flag".
-        self.origin_clean = True
         value = width if which == "width" else height
+        if not self.origin_clean and self._keeps_taint_on_resize():
+            # Deviation "width-reset-keeps-taint" (Firefox ESR 153, WebKitGTK 2.50; for a bitmaprenderer
+            # canvas also "bitmaprenderer-keeps-taint", Chromium 156).
+            note(self.log, f"canvas.{which} = {value}: the bitmap is cleared but {self.profile.engine} keeps "
+                           "origin-clean false", "set-bitmap-dimensions")
+            return
+        self.origin_clean = True
         text = f"canvas.{which} = {value}: the bitmap is cleared and origin-clean is true again"
         note(self.log, text, "set-bitmap-dimensions")
+
+    def _keeps_taint_on_resize(self) -> bool:
+        return self.profile.has("width-reset-keeps-taint")
 
     def _reset_drawing_state(self) -> None:
         pass
@@ -118,8 +135,9 @@ class Context2D(Surface):
 
     CONTEXT = "CanvasRenderingContext2D"
 
-    def __init__(self, width: int = 300, height: int = 150, *, log: list[str] | None = None) -> None:
-        super().__init__(width, height, log=log)
+    def __init__(self, width: int = 300, height: int = 150, *, log: list[str] | None = None,
+                 profile: str | Profile = DEFAULT_PROFILE) -> None:
+        super().__init__(width, height, log=log, profile=profile)
         self._reset_drawing_state()
 
     def _reset_drawing_state(self) -> None:
@@ -133,7 +151,8 @@ class Context2D(Surface):
         """
         call = f"drawImage({CANVAS_IMAGE_SOURCE_KINDS.get(getattr(image, 'kind', ''), '?')})"
         # 2. Let usability be the result of checking the usability of image.
-        usability = check_usability(image, method="drawImage", interface=self.CONTEXT, log=self.log)
+        usability = check_usability(image, method="drawImage", interface=self.CONTEXT, log=self.log,
+                                    profile=self.profile)
         # 3. If usability is bad, then return (without drawing anything).
         if usability == "bad":
             note(self.log, f"{call}: nothing is drawn and origin-clean is unchanged", "drawImage")
@@ -160,7 +179,8 @@ class Context2D(Surface):
         """
         call = f"createPattern({CANVAS_IMAGE_SOURCE_KINDS.get(getattr(image, 'kind', ''), '?')})"
         # 1. Let usability be the result of checking the usability of image.
-        usability = check_usability(image, method="createPattern", interface=self.CONTEXT, log=self.log)
+        usability = check_usability(image, method="createPattern", interface=self.CONTEXT, log=self.log,
+                                    profile=self.profile)
         # 2. If usability is bad, then return null.
         if usability == "bad":
             note(self.log, f"{call}: returns null", "createPattern")
@@ -243,17 +263,30 @@ class Context2D(Surface):
         note(self.log, "clearRect(): pixels are cleared, origin-clean is not reset", "clearRect")
 
     def reset(self) -> None:
-        """ctx.reset(): resets the context state and clears the bitmap; origin-clean stays as it is.
+        """ctx.reset(): resets the context state and clears the bitmap, and with it origin-clean (WPT).
 
         Spec: https://html.spec.whatwg.org/multipage/canvas.html#dom-context-2d-reset
         """
-        # "The reset() method steps are to reset the rendering context to its default state."
+        # "The reset() method steps are to reset the rendering context to its default state." Current
+        # WPT (web-platform-tests/wpt#55389, from Servo) counts the origin-clean flag in that state.
         self._reset_drawing_state()
         self.painted = False
-        # Deviation: the flag is kept, as Chromium 156 does (measured here). A 2025 WPT change
-        # (web-platform-tests/wpt#55389, from Servo) expects reset() to clean the flag too; if
-        # Chromium follows, this line is where the model changes.
-        note(self.log, "reset(): context state and pixels are reset, origin-clean is not", "reset")
+        if self.profile.has("reset-keeps-taint"):
+            # Deviation "reset-keeps-taint" (Chromium 156, Firefox ESR 153, WebKitGTK 2.50, measured).
+            note(self.log, f"reset(): context state and pixels are reset; {self.profile.engine} keeps "
+                           "origin-clean as it was", "reset")
+            return
+        self.origin_clean = True
+        note(self.log, "reset(): context state and pixels are reset, and origin-clean is true again", "reset")
+
+    def _check_readable(self, call: str) -> None:
+        if not self.origin_clean:
+            note(self.log, f"{call}: origin-clean is false, so SecurityError", "getImageData")
+            raise SecurityError(
+                self._message("SecurityError", reason="tainted", method="getImageData", interface=self.CONTEXT,
+                              text="The canvas has been tainted by cross-origin data."),
+                fix=FIXES["tainted"],
+            )
 
     def get_image_data(self, sx: int, sy: int, sw: int, sh: int) -> Readback:
         """ctx.getImageData(sx, sy, sw, sh): SecurityError if tainted, else IndexSizeError for a zero size.
@@ -261,26 +294,24 @@ class Context2D(Surface):
         Spec: https://html.spec.whatwg.org/multipage/canvas.html#dom-context-2d-getimagedata
         """
         call = f"getImageData({sx}, {sy}, {sw}, {sh})"
-        # Deviation: the standard checks the size first (step 1, IndexSizeError) and origin-clean second
-        # (step 2, SecurityError). Chromium checks origin-clean first (BaseRenderingContext2D::
-        # getImageDataInternal; measured here in Chromium 156: getImageData(0, 0, 0, 10) on a tainted
-        # canvas throws SecurityError). The kit follows the browser; on a clean canvas both agree.
-        # 2. If the CanvasRenderingContext2D's origin-clean flag is set to false, then throw a
-        #    "SecurityError" DOMException.
-        if not self.origin_clean:
-            note(self.log, f"{call}: origin-clean is false, so SecurityError", "getImageData")
-            raise SecurityError(
-                failed("getImageData", self.CONTEXT, "The canvas has been tainted by cross-origin data."),
-                fix=FIXES["tainted"],
-            )
+        # Deviation "getimagedata-security-before-size" (Chromium 156, Firefox ESR 153; not WebKitGTK
+        # 2.50): origin-clean is checked before the size (Blink's BaseRenderingContext2D::
+        # getImageDataInternal; measured: getImageData(0, 0, 0, 4) on a tainted canvas throws
+        # SecurityError). On a clean canvas every order agrees.
+        if self.profile.has("getimagedata-security-before-size"):
+            self._check_readable(call)
         # 1. If either the sw or sh arguments are zero, then throw an "IndexSizeError" DOMException.
         if not sw or not sh:
             which = "width" if not sw else "height"
             note(self.log, f"{call}: the source {which} is 0, so IndexSizeError", "getImageData")
             raise IndexSizeError(
-                failed("getImageData", self.CONTEXT, f"The source {which} is 0."),
+                self._message("IndexSizeError", reason="index-size", method="getImageData", interface=self.CONTEXT,
+                              text=f"The source {which} is 0."),
                 fix=FIXES["index-size"],
             )
+        # 2. If the CanvasRenderingContext2D's origin-clean flag is set to false, then throw a
+        #    "SecurityError" DOMException.
+        self._check_readable(call)
         note(self.log, f"{call}: origin-clean is true, the pixels are returned", "getImageData")
         return Readback("ImageData", abs(sw), abs(sh))
 
@@ -298,7 +329,9 @@ class ElementExports:
         if not self.origin_clean:
             note(self.log, "toDataURL(): origin-clean is false, so SecurityError", "toDataURL")
             raise SecurityError(
-                failed("toDataURL", "HTMLCanvasElement", "Tainted canvases may not be exported."), fix=FIXES["tainted"]
+                self._message("SecurityError", reason="tainted", method="toDataURL", interface="HTMLCanvasElement",
+                              text="Tainted canvases may not be exported."),
+                fix=FIXES["tainted"],
             )
         # 2. If this canvas element's bitmap has no pixels (i.e. either its horizontal dimension or
         #    its vertical dimension is zero), then return the string "data:,".
@@ -320,7 +353,9 @@ class ElementExports:
         if not self.origin_clean:
             note(self.log, "toBlob(): origin-clean is false, so SecurityError", "toBlob")
             raise SecurityError(
-                failed("toBlob", "HTMLCanvasElement", "Tainted canvases may not be exported."), fix=FIXES["tainted"]
+                self._message("SecurityError", reason="tainted", method="toBlob", interface="HTMLCanvasElement",
+                              text="Tainted canvases may not be exported."),
+                fix=FIXES["tainted"],
             )
         # 2-3. Let result be null; if the bitmap has pixels, set result to a copy of the bitmap.
         # 4. ... invoke callback with « result » (a Blob, or null).
@@ -341,7 +376,9 @@ class ElementExports:
         if not self.origin_clean:
             note(self.log, "captureStream(): origin-clean is false, so SecurityError", "captureStream")
             raise SecurityError(
-                failed("captureStream", "HTMLCanvasElement", "Canvas is not origin-clean."), fix=FIXES["tainted"]
+                self._message("SecurityError", reason="tainted", method="captureStream", interface="HTMLCanvasElement",
+                              text="Canvas is not origin-clean."),
+                fix=FIXES["tainted"],
             )
         note(self.log, "captureStream(): origin-clean is true, a MediaStream is returned", "captureStream")
         return Readback("MediaStream", self.width, self.height)
@@ -381,7 +418,8 @@ class OffscreenCanvas(Context2D):
             note(self.log, "convertToBlob(): origin-clean is false, so it rejects with SecurityError", "convertToBlob")
             # Chromium's current text; older builds said "Tainted OffscreenCanvas may not be exported."
             raise SecurityError(
-                failed("convertToBlob", "OffscreenCanvas", "A tainted OffscreenCanvas may not be exported."),
+                self._message("SecurityError", reason="tainted", method="convertToBlob", interface="OffscreenCanvas",
+                              text="A tainted OffscreenCanvas may not be exported."),
                 fix=FIXES["tainted"],
             )
         # 3. If this's bitmap has no pixels (i.e., either its horizontal dimension or its vertical
@@ -389,7 +427,8 @@ class OffscreenCanvas(Context2D):
         if not self.width or not self.height:
             note(self.log, "convertToBlob(): the bitmap has no pixels, so IndexSizeError", "convertToBlob")
             raise IndexSizeError(
-                failed("convertToBlob", "OffscreenCanvas", "The size of the OffscreenCanvas is zero."),
+                self._message("IndexSizeError", reason="offscreen-zero", method="convertToBlob",
+                              interface="OffscreenCanvas", text="The size of the OffscreenCanvas is zero."),
                 fix=FIXES["offscreen-zero"],
             )
         note(self.log, "convertToBlob(): origin-clean is true, the promise resolves with a Blob", "convertToBlob")
@@ -438,9 +477,13 @@ class BitmapRendererCanvas(ElementExports, Surface):
         #    (Those steps: output bitmap transparent black; "Set the output bitmap's origin-clean flag
         #    to true.")
         if bitmap is None:
-            # Deviation: Chromium keeps a tainted bitmaprenderer canvas tainted here (see below).
             self.painted = False
-            flag = "true" if self.origin_clean else "still false (Chromium never cleans this canvas)"
+            if self.profile.has("bitmaprenderer-keeps-taint"):
+                # Deviation "bitmaprenderer-keeps-taint" (Chromium 156, Firefox ESR 153; see below).
+                flag = "true" if self.origin_clean else f"still false ({self.profile.engine} never cleans this canvas)"
+            else:
+                self.origin_clean = True
+                flag = "true"
             note(self.log, f"transferFromImageBitmap(null): blank bitmap, origin-clean {flag}", "transferFromImageBitmap")
             return
         # 3. If the value of bitmap's [[Detached]] internal slot is set to true, then throw an
@@ -449,37 +492,39 @@ class BitmapRendererCanvas(ElementExports, Surface):
             text = "transferFromImageBitmap(): the ImageBitmap is detached, so InvalidStateError"
             note(self.log, text, "transferFromImageBitmap")
             raise InvalidStateError(
-                failed("transferFromImageBitmap", self.CONTEXT, "The input ImageBitmap has been detached."),
+                self._message("InvalidStateError", reason="detached", method="transferFromImageBitmap",
+                              interface=self.CONTEXT, text="The input ImageBitmap has been detached."),
                 fix=FIXES["detached"],
             )
         # 4. Run the steps to set an ImageBitmapRenderingContext's output bitmap ... referring to
         #    bitmap's underlying bitmap data  (its origin-clean flag comes with it).
-        # Deviation: the spec gives the canvas the bitmap's flag, so a clean bitmap after a tainted
-        # one (or null, or a new width) cleans it. Chromium only ever taints a bitmaprenderer canvas
+        # Deviation "bitmaprenderer-keeps-taint" (Chromium 156, Firefox ESR 153): the spec gives the
+        # canvas the bitmap's flag, so a clean bitmap after a tainted one (or null, or a new width)
+        # cleans it, as WebKitGTK 2.50 does. Chromium only ever taints a bitmaprenderer canvas
         # (ImageBitmapRenderingContext::transferFromImageBitmap calls SetOriginTainted() and nothing
-        # resets it): measured here in Chromium 156 for a clean bitmap, null and canvas.width alike
-        # (tests/test_canvas_sequences.py). No Chromium bug for it is known to us. The kit follows
-        # the browser, as it must not teach what a browser does not do.
-        self.origin_clean = self.origin_clean and bitmap.origin_clean
+        # resets it), and so does Firefox: measured for a clean bitmap, null and canvas.width alike
+        # (cors_lab/sequences.py). No bug for it is known to us.
+        if self.profile.has("bitmaprenderer-keeps-taint"):
+            self.origin_clean = self.origin_clean and bitmap.origin_clean
+            how = "a tainted bitmap taints the canvas for good"
+        else:
+            self.origin_clean = bitmap.origin_clean
+            how = "the canvas takes the bitmap's flag"
         self.painted = True
         flag = str(self.origin_clean).lower()
-        note(self.log, f"transferFromImageBitmap(): a tainted bitmap taints the canvas for good; origin-clean is {flag}",
-              "transferFromImageBitmap")
+        note(self.log, f"transferFromImageBitmap(): {how}; origin-clean is {flag}", "transferFromImageBitmap")
         # 5. Set the value of bitmap's [[Detached]] internal slot to true. 6. Unset bitmap's bitmap data.
         bitmap.close()
 
-    def _set_bitmap_dimensions(self, width: int, height: int, which: str) -> None:
+    def _keeps_taint_on_resize(self) -> bool:
         # The spec runs "set an ImageBitmapRenderingContext's output bitmap" with no bitmap here, which
-        # sets origin-clean to true. Deviation: Chromium 156 keeps this canvas tainted (measured).
-        tainted = not self.origin_clean
-        super()._set_bitmap_dimensions(width, height, which)
-        if tainted:
-            self.origin_clean = False
-            note(self.log, f"canvas.{which}: a bitmaprenderer canvas stays tainted in Chromium", "transferFromImageBitmap")
+        # sets origin-clean to true. Deviations: "bitmaprenderer-keeps-taint" (Chromium 156, Firefox ESR
+        # 153) and "width-reset-keeps-taint" (WebKitGTK 2.50, here as for a 2D canvas), measured.
+        return self.profile.has("bitmaprenderer-keeps-taint") or super()._keeps_taint_on_resize()
 
 
 
-def create_image_bitmap(image, *, log: list[str] | None = None) -> ImageBitmap:
+def create_image_bitmap(image, *, log: list[str] | None = None, profile: str | Profile = DEFAULT_PROFILE) -> ImageBitmap:
     """createImageBitmap(image): a bitmap that carries the image's origin-clean flag.
 
     Spec: https://html.spec.whatwg.org/multipage/imagebitmap-and-animations.html#dom-createimagebitmap
@@ -488,15 +533,16 @@ def create_image_bitmap(image, *, log: list[str] | None = None) -> ImageBitmap:
     # Deviation: the promise's rejection is raised as the exception it rejects with.
     # 3. Check the usability of the image argument. If this throws an exception or returns bad, then
     #    return a promise rejected with an "InvalidStateError" DOMException.
-    usability = check_usability(image, method="createImageBitmap", interface="Window", log=log)
+    usability = check_usability(image, method="createImageBitmap", interface="Window", log=log, profile=profile)
     if usability == "bad":
         note(log, f"{call}: usability is bad, so the promise rejects with InvalidStateError", "createImageBitmap")
-        text, fix = UNUSABLE_TEXT["bad"]["createImageBitmap"], FIXES["bad"]
+        reason, text, fix = "bad", UNUSABLE_TEXT["bad"]["createImageBitmap"], FIXES["bad"]
         if isinstance(image, ImageSource) and image.state == "completely available":
             # Loaded, but zero-size: Chromium names the zero dimension (width first).
             zero = "width" if image.natural_width == 0 else "height"
-            text, fix = UNUSABLE_TEXT["zero-size image"][zero], FIXES["zero-size image"]
-        raise InvalidStateError(failed("createImageBitmap", "Window", text), fix=fix)
+            reason, text, fix = "zero-size image", UNUSABLE_TEXT["zero-size image"][zero], FIXES["zero-size image"]
+        raise InvalidStateError(dom_message(profile, "InvalidStateError", reason=reason, method="createImageBitmap",
+                                            interface="Window", text=text), fix=fix)
     width, height = source_size(image)
     # HTMLOrSVGImageElement / HTMLVideoElement: "If image is not origin-clean, then set the
     # origin-clean flag of imageBitmap's bitmap to false."  HTMLCanvasElement, OffscreenCanvas,

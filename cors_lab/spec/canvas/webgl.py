@@ -1,14 +1,20 @@
 """WebGL's texImage2D: it refuses a source that is not origin-clean (SecurityError) and never taints.
 
 Owns WebGLCanvas: the upload checks in Chromium's order, its GL errors (INVALID_VALUE, no
-exception) and console warnings. Pure: stdlib only, no pixels, no I/O.
+exception; the codes getError() returns) and console warnings, per engine profile. Pure: stdlib
+only, no pixels, no I/O.
 """
 
 from __future__ import annotations
 
 from ...errors import SecurityError, UsageError
-from .sources import FIXES, describe_source, failed, is_not_origin_clean, note
+from ..profiles import DEFAULT_PROFILE, FIREFOX_WEBGL_CONSOLE, Profile
+from .sources import FIXES, describe_source, is_not_origin_clean, note
 from .surfaces import ElementExports, Surface
+
+# What gl.getError() returns for each GL error name (WebGL 1.0, section 5.14 "WebGL context").
+GL_ERROR_CODES = {"NO_ERROR": 0, "INVALID_ENUM": 0x0500, "INVALID_VALUE": 0x0501, "INVALID_OPERATION": 0x0502,
+                  "OUT_OF_MEMORY": 0x0505, "INVALID_FRAMEBUFFER_OPERATION": 0x0506, "CONTEXT_LOST_WEBGL": 0x9242}
 
 
 class WebGLCanvas(ElementExports, Surface):
@@ -20,8 +26,9 @@ class WebGLCanvas(ElementExports, Surface):
     kind = "canvas"
     CONTEXT = "WebGLRenderingContext"
 
-    def __init__(self, width: int = 300, height: int = 150, *, log: list[str] | None = None) -> None:
-        super().__init__(width, height, log=log)
+    def __init__(self, width: int = 300, height: int = 150, *, log: list[str] | None = None,
+                 profile: str | Profile = DEFAULT_PROFILE) -> None:
+        super().__init__(width, height, log=log, profile=profile)
         self.errors: list[str] = []  # synthesized GL errors, oldest first (what getError() returns)
         self.console: list[str] = []  # Chromium's console warnings, e.g. "WebGL: INVALID_VALUE: ..."
 
@@ -39,7 +46,8 @@ class WebGLCanvas(ElementExports, Surface):
 
     def _security_error(self, text: str) -> None:
         note(self.log, "texImage2D(): the source is not origin-clean, so SecurityError", "webgl-origin-restrictions")
-        raise SecurityError(failed("texImage2D", self.CONTEXT, text), fix=FIXES["webgl"])
+        raise SecurityError(self._message("SecurityError", reason="tainted", method="texImage2D", interface=self.CONTEXT,
+                                          text=text), fix=FIXES["webgl"])
 
     def tex_image_2d(self, source) -> None:
         """gl.texImage2D(target, level, internalformat, format, type, source): upload or refuse.
@@ -61,6 +69,12 @@ class WebGLCanvas(ElementExports, Surface):
             # no src at all would say "no image"); a decode failure after a good response would say
             # "bad image data". The GL error is INVALID_VALUE in every case.
             if source.state in ("unavailable", "broken"):
+                if self.profile.has("teximage2d-broken-image-uploads-zeros"):
+                    # Choice "teximage2d-broken-image-uploads-zeros" (Firefox ESR 153): no GL error.
+                    self.console.append(FIREFOX_WEBGL_CONSOLE["no-data"])
+                    note(self.log, f"texImage2D(): the image has no data; {self.profile.engine} uploads zeros, no GL "
+                                   "error", "texImage2D")
+                    return None
                 return self._gl_error("INVALID_VALUE", "invalid image")
             if is_not_origin_clean(source):
                 return self._security_error("The image element contains cross-origin data, and may not be loaded.")
