@@ -50,7 +50,7 @@ def _check_readable(answer: Any) -> tuple[bool, str]:
 def _check_credentials(answer: Any) -> tuple[bool, str]:
     a = _as_dict(answer, ("acao", "acac"))
     acac = a.get("acac")
-    if isinstance(acac, bool):  # the lab's knob idiom (notebook 02): True is sent as the value "true"
+    if isinstance(acac, bool):  # the lab's knob idiom (notebook 03): True is sent as the value "true"
         acac = "true" if acac else "false"
     r = predict(page=PAGE, chain=[(CDN + "/avatar.png", 200, _headers(a.get("acao"), acac))],
                 crossorigin="use-credentials", cookies=True)
