@@ -383,7 +383,8 @@ def _seen(lab: Lab, log: list[LogEntry], url: str, *, client: str) -> Sent | Non
 
 
 def compare(lab: Any, url: str, crossorigin: str | None = None, operation: str = "getImageData",
-            probe: LiveProbe | None = None, *, browser: Any = None, all_profiles: bool = False) -> Comparison:
+            probe: LiveProbe | None = None, *, browser: Any = None, all_profiles: bool = False,
+            misplaced: str | None = None) -> Comparison:
     """Run one experiment in every engine: ``predict`` (on the responses the kernel browser saw), the
     kernel `Browser` and, when ``probe`` is given, the live browser. Returns a `Comparison`.
 
@@ -399,7 +400,9 @@ def compare(lab: Any, url: str, crossorigin: str | None = None, operation: str =
     after the cell; the table updates itself then (``Comparison.outcomes["browser"]``), with the
     requests the servers saw from each engine. ``browser`` is the kernel `Browser` to use (its cookies
     and HTTP cache carry over; it browses as the profile it was made with); a fresh one by default. The
-    kernel's load result is kept as ``Comparison.loaded`` (for drawing it on a canvas).
+    kernel's load result is kept as ``Comparison.loaded`` (for drawing it on a canvas). ``misplaced`` has
+    your browser put "anonymous" on that property instead of the attribute (`cors_lab.trial.MISPLACED`);
+    the model and the kernel load with no attribute, which is what a browser does then.
 
     Positional like the notebooks call it (``compare(lab, url, "anonymous", "getImageData", probe)``),
     the one exception to keyword-only arguments here.
@@ -467,7 +470,7 @@ def compare(lab: Any, url: str, crossorigin: str | None = None, operation: str =
     if probe is None:
         notes["browser"] = "no live probe given (compare(..., probe=cors_lab.LiveProbe(lab)))"
     else:
-        ticket = probe.run(url, crossorigin, operation)
+        ticket = probe.run(url, crossorigin, operation, misplaced=misplaced)
         notes["browser"] = ("waiting for the browser… (arrives after this cell)" if probe.attached
                             else f"{NO_BROWSER} (its answer arrives after this cell if one shows this notebook)")
         result.probe, result.ticket = probe, ticket

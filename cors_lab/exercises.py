@@ -49,7 +49,10 @@ def _check_readable(answer: Any) -> tuple[bool, str]:
 
 def _check_credentials(answer: Any) -> tuple[bool, str]:
     a = _as_dict(answer, ("acao", "acac"))
-    r = predict(page=PAGE, chain=[(CDN + "/avatar.png", 200, _headers(a.get("acao"), a.get("acac")))],
+    acac = a.get("acac")
+    if isinstance(acac, bool):  # the lab's knob idiom (notebook 03): True is sent as the value "true"
+        acac = "true" if acac else "false"
+    r = predict(page=PAGE, chain=[(CDN + "/avatar.png", 200, _headers(a.get("acao"), acac))],
                 crossorigin="use-credentials", cookies=True)
     if r.readback == "ok":
         return True, "Readable with cookies: " + r.why
@@ -62,6 +65,10 @@ def _check_redirect(answer: Any) -> tuple[bool, str]:
     r = predict(page=PAGE, chain=chain, crossorigin="anonymous")
     sent = r.requests[-1].origin if r.requests else None
     if r.readback == "ok":
+        if isinstance(answer, str) and answer.strip() == "null":
+            return True, (f"Readable: the last request carried Origin: {sent}, and your header allows it. But "
+                          "`null` admits every opaque origin: any sandboxed iframe, data: or file: document. "
+                          "For a public image the other accepted value says what you mean.")
         return True, f"Readable: the last request carried Origin: {sent}, and your header allows it."
     return False, f"Not yet: the last request carried Origin: {sent}. {r.why}"
 
@@ -92,12 +99,16 @@ def _check_operations(answer: Any) -> tuple[bool, str]:
     throwing = {op for op in OPERATIONS if predict(page=PAGE, chain=chain, operation=op).exception}
     missing, extra = throwing - set(answer), set(answer) - throwing
     if not missing and not extra:
-        return True, "Right: every one of them throws SecurityError; drawImage alone is allowed."
+        return True, ("Right: each of them ends in SecurityError. getImageData, toDataURL, toBlob, captureStream, "
+                      "convertToBlob and texImage2D throw themselves; createImageBitmap, pattern, canvas-to-canvas "
+                      "and transferToImageBitmap throw nothing when called: the bitmap, the pattern or the second "
+                      "canvas carries the taint, and the final readback throws. drawImage alone is allowed.")
     parts = []
     if missing:
-        parts.append(f"these also throw: {sorted(missing)}")
+        parts.append(f"{len(missing)} more end in SecurityError (hint: a bitmap, a pattern or a second canvas "
+                     "carries the taint to the readback)")
     if extra:
-        parts.append(f"these do not: {sorted(extra)}")
+        parts.append(f"{len(extra)} of yours never do (hint: drawing is allowed, reading is not)")
     return False, "Not yet: " + "; ".join(parts) + "."
 
 
@@ -129,8 +140,10 @@ EXERCISES = (
              'answer = "Origin"',
              _check_vary),
     Exercise(5, "Which calls throw?",
-             "A canvas has drawn an opaque (cross-origin, no CORS) image. Which of the kit's operations throw? "
-             f"Choose from: {', '.join('`' + o + '`' for o in OPERATIONS)}.",
+             "A page loads a cross-origin image without CORS (an opaque response) and runs each of the kit's "
+             "operations on it: draw it (into a canvas, a bitmap, a pattern or another canvas), then get its "
+             "pixels out that operation's way. Which operations end in a `SecurityError` (thrown by the call "
+             f"itself, or by the readback after it)? Choose from: {', '.join('`' + o + '`' for o in OPERATIONS)}.",
              'answer = {"getImageData", "toDataURL", "toBlob", "captureStream"}',
              "answer = set(OPERATIONS) - {\"drawImage\"}",
              _check_operations),

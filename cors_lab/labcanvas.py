@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import colorsys
+import html
 import io
 import math
 import numbers
@@ -43,6 +44,9 @@ __all__ = [
 
 # The kernel keeps every pixel; refuse sizes that would eat the kernel's memory (4 bytes each).
 MAX_PIXELS = 16_000_000
+# Small canvases are shown enlarged (nearest neighbour) to about this many screen pixels wide, at most 4x.
+VIEW_TARGET_WIDTH = 256
+VIEW_MAX_SCALE = 4
 
 # canvas.toDataURL(type) / toBlob(type): the types this lab serializes, as Pillow formats and
 # options. "If type is not supported, then use image/png" (spec: #a-serialisation-of-the-bitmap-as-a-file).
@@ -380,6 +384,8 @@ class LabCanvas:
         self._pattern: LabPattern | None = None
         self._frontend_errors: list[str] = []
         self.widget = ipycanvas.Canvas(width=width, height=height)
+        self.alt: str | None = None  # the picture's text alternative (the guide's canvas.innerText)
+        self._scale_view()
         # A page reload (or a late view) starts from a blank frontend canvas: send the pixels again.
         self.widget.on_client_ready(self._on_client_ready)
 
@@ -428,6 +434,31 @@ class LabCanvas:
         # ipycanvas resizes (and so clears) its canvas when these traits change.
         self.widget.width, self.widget.height = self.width, self.height
         self.widget.clear()
+        self._scale_view()
+
+    @property
+    def view_scale(self) -> int:
+        """How many screen pixels per canvas pixel the notebook shows (small canvases are enlarged)."""
+        return max(1, min(VIEW_MAX_SCALE, VIEW_TARGET_WIDTH // max(1, self.width)))
+
+    def _scale_view(self) -> None:
+        scale = self.view_scale
+        self.widget.layout.width = f"{self.width * scale}px"
+        self.widget.layout.height = f"{self.height * scale}px"
+
+    def alt_text(self) -> str:
+        """``alt`` if set, else what the picture is: its size and whether it is tainted."""
+        flag = "origin-clean" if self.origin_clean else "tainted (readback throws SecurityError)"
+        return self.alt or f"A {self.width}x{self.height} canvas, {flag}"
+
+    def static_png(self) -> bytes:
+        """The canvas as a PNG, enlarged by `view_scale` (nearest neighbour): the stored picture."""
+        scale = self.view_scale
+        image = Image.fromarray(np.ascontiguousarray(self._raster))
+        image = image.resize((self.width * scale, self.height * scale), Image.NEAREST)
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG")
+        return buffer.getvalue()
 
     @property
     def origin_clean(self) -> bool:
@@ -455,8 +486,18 @@ class LabCanvas:
         return f"LabCanvas({self.width}x{self.height}, origin_clean={self.origin_clean})"
 
     def _repr_mimebundle_(self, **kwargs):
-        """Show the ipycanvas widget; text/plain (what nbval compares) is `status()`."""
-        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        """The ipycanvas widget, and a static picture (PNG, and HTML with alt text) that a notebook without
+        a kernel shows (GitHub, nbviewer); text/plain (what nbval compares) is `status()`. In reference
+        copies (`cors_lab.course.reference_copy`) only the static picture is stored."""
+        from .course import in_reference_copy
+
+        png = self.static_png()
+        data = base64.b64encode(png).decode("ascii")
+        alt = html.escape(self.alt_text(), quote=True)
+        bundle = {} if in_reference_copy() else dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        bundle["image/png"] = data
+        bundle["text/html"] = (f'<img src="data:image/png;base64,{data}" alt="{alt}" title="{alt}" '
+                               f'style="image-rendering:pixelated">')
         bundle["text/plain"] = self.status()
         return bundle
 

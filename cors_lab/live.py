@@ -409,10 +409,11 @@ class LiveProbe(ipywidgets.VBox):
     # -- asking ----------------------------------------------------------------------------------
 
     def run(self, url: str, crossorigin: str | None = None, operation: str = "getImageData", *,
-            timeout_ms: int | None = None) -> Ticket:
+            timeout_ms: int | None = None, misplaced: str | None = None) -> Ticket:
         """Queue one experiment in the browser: load ``url`` (with this ``crossorigin`` attribute, None =
-        absent), run ``operation``. Returns a `Ticket` at once; the Outcome arrives after this cell."""
-        trial = Trial(str(url), crossorigin, operation, timeout_ms)
+        absent), run ``operation``. Returns a `Ticket` at once; the Outcome arrives after this cell.
+        ``misplaced`` puts "anonymous" on another property instead (`cors_lab.trial.MISPLACED`)."""
+        trial = Trial(str(url), crossorigin, operation, timeout_ms, misplaced)
         if self.mode == "opaque" and self._unreachable(trial.url):
             raise UsageError(
                 f"Behind one origin your browser cannot reach the lab's loopback servers ({trial.url}). "

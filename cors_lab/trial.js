@@ -13,7 +13,8 @@
 //                                       window with {type: "cors-lab-result", id, result} and announces
 //                                       {type: "cors-lab-ready", page, operations}
 //
-// spec   = {url, crossorigin: null | string, operation, timeoutMs = 5000}
+// spec   = {url, crossorigin: null | string, operation, timeoutMs = 5000, misplaced?: one of MISPLACED}
+//          misplaced: set "anonymous" there instead of the <img>'s attribute (a learner's mistake)
 // result = {load: "load"|"error", readback: "ok"|"SecurityError"|null, exception: name|null, message,
 //           origin_clean_guess: true|false|null, pixel: [r,g,b,a]|null, page, elapsed_ms, steps: [...],
 //           gl_error: number|null (texImage2D only)}
@@ -35,6 +36,7 @@
     "transferToImageBitmap",
     "localStorage",
   ];
+  const MISPLACED = ["canvas.crossOrigin", "ctx.crossOrigin", "img.origin"];
   const STORAGE_KEY = "cors-lab-saved-image";
   const DEFAULT_TIMEOUT_MS = 5000;
   const GL_ERRORS = { 0: "NO_ERROR", 1280: "INVALID_ENUM", 1281: "INVALID_VALUE", 1282: "INVALID_OPERATION",
@@ -48,6 +50,9 @@
   function canvasFor(img) {
     const canvas = document.createElement("canvas");
     [canvas.width, canvas.height] = sizeOf(img);
+    // A misplaced crossOrigin (spec.misplaced): set where a learner might, to show it does nothing.
+    if (img.corsLabMisplaced === "canvas.crossOrigin") canvas.crossOrigin = "anonymous";
+    if (img.corsLabMisplaced === "ctx.crossOrigin") canvas.getContext("2d").crossOrigin = "anonymous";
     return canvas;
   }
 
@@ -301,6 +306,15 @@
       gl_error: null,
     };
     const img = new Image();
+    const misplaced = spec.misplaced == null ? null : String(spec.misplaced);
+    if (misplaced !== null) {
+      if (!MISPLACED.includes(misplaced) || spec.crossorigin != null || operation !== "getImageData") {
+        throw new TypeError(`misplaced must be one of ${MISPLACED.join(", ")}, without crossorigin, for getImageData`);
+      }
+      img.corsLabMisplaced = misplaced;
+      if (misplaced === "img.origin") img.origin = "anonymous";
+      r.steps.push(`${misplaced} = "anonymous" (instead of the img's crossorigin attribute)`);
+    }
     // The attribute, not the property: the attribute keeps an invalid value such as "foo" as written.
     if (spec.crossorigin !== null && spec.crossorigin !== undefined) {
       img.setAttribute("crossorigin", String(spec.crossorigin));

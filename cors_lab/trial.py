@@ -38,7 +38,10 @@ TRIAL_OPERATIONS = OPERATIONS + ("localStorage",)
 TRIAL_MESSAGE = "cors-lab-trial"
 READY_MESSAGE = "cors-lab-ready"
 RESULT_MESSAGE = "cors-lab-result"
-TRIAL_KEYS = ("url", "crossorigin", "operation", "timeout_ms")
+TRIAL_KEYS = ("url", "crossorigin", "operation", "timeout_ms", "misplaced")
+# Where a learner may wrongly put "anonymous" instead of the <img>'s crossorigin attribute (misconceptions
+# the course busts): trial.js sets the value there, and the image is requested as with no attribute.
+MISPLACED = ("canvas.crossOrigin", "ctx.crossOrigin", "img.origin")
 
 
 class TrialError(CorsLabError, RuntimeError):
@@ -61,24 +64,34 @@ class Trial:
 
     ``crossorigin`` None means the attribute is absent; any string is set with ``setAttribute``
     (so ``"foo"`` stays ``"foo"`` and means Anonymous). ``timeout_ms`` None: the runner's default.
+    ``misplaced`` (one of `MISPLACED`) sets "anonymous" on that property instead of the attribute
+    (``crossorigin`` must then be None, and the operation getImageData).
     """
 
     url: str
     crossorigin: str | None = None
     operation: str = "getImageData"
     timeout_ms: int | None = None
+    misplaced: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.url, str) or not self.url or any(ch in self.url for ch in "\r\n\0"):
             raise UsageError(f"url must be one line, e.g. lab.cdn.url('picture.png'); got {self.url!r}.")
         check_crossorigin(self.crossorigin)
         check_trial_operation(self.operation)
+        if self.misplaced is not None and (self.misplaced not in MISPLACED or self.crossorigin is not None
+                                           or self.operation != "getImageData"):
+            raise UsageError(f"misplaced is one of {', '.join(MISPLACED)}, with crossorigin None and the "
+                             f"operation getImageData; got {self.misplaced!r}, {self.crossorigin!r}, {self.operation!r}.")
 
     def spec(self, default_timeout_ms: int) -> dict[str, Any]:
         """The argument of trial.js's ``corsLabTrial(spec)``, and the ``spec`` of a trial message."""
         timeout_ms = default_timeout_ms if self.timeout_ms is None else self.timeout_ms
-        return {"url": self.url, "crossorigin": self.crossorigin, "operation": self.operation,
+        spec = {"url": self.url, "crossorigin": self.crossorigin, "operation": self.operation,
                 "timeoutMs": timeout_ms}
+        if self.misplaced is not None:
+            spec["misplaced"] = self.misplaced
+        return spec
 
 
 def as_trial(obj: Trial | Mapping[str, Any]) -> Trial:
@@ -142,6 +155,7 @@ def outcome_from_trial(
 
 
 __all__ = [
+    "MISPLACED",
     "OPERATIONS",
     "READY_MESSAGE",
     "RESULT_MESSAGE",

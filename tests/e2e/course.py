@@ -4,7 +4,7 @@ Owns the kernel-side expressions (evaluated in the learner's kernel through jupy
 If notebook 07's cells move, change PANEL_CELL here.
 """
 
-PANEL_CELL = 3  # "panel = Panel(lab, probe=probe)" in notebook 07
+PANEL_CELL = 4  # "panel = Panel(lab, probe=probe)" in notebook 07 (code cells: lab, runs, ask, compare, panel)
 # What cell 2 printed under Run All before issue 8: "no browser attached", while the page said "ready".
 OLD_NO_BROWSER = "no browser attached"
 
@@ -42,3 +42,5 @@ PANEL_STATE = """{
 # Every request the lab's servers saw, oldest first.
 LOG_STATE = """[{"server": e.server, "client": e.client, "method": e.method, "path": e.path, "origin": e.origin,
   "cookies": e.cookies, "status": e.status} for e in lab.log()]"""
+
+TAINTED_CELL = 6  # notebook 01's code cell that draws the foreign picture on the tainted canvas

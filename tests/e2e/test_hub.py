@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from .course import PANEL_CELL, PANEL_STATE, PROBE_STATE
+from .course import PANEL_CELL, PANEL_STATE, PROBE_STATE, TAINTED_CELL
 from .hub import Hub
 from .notebook import (
     QUIET_LAB,
@@ -83,13 +83,17 @@ def test_compare_runs_live_in_07_on_hub(hub_07):
     nb, cells, state, _ = hub_07
     assert state["comparisons"], f"no Comparison was displayed: {error_outputs(cells)}"
     comparisons = nb.kernel(PROBE_STATE)["comparisons"]
-    # Every compare() cell (07 has two: use-credentials with ACAO *, and a plain image with every
-    # profile) is predicted for the opaque page, on the same absolute URL, and agrees live.
+    # Every compare() cell (07 has two: anonymous with ACAO *, and a plain image with every profile;
+    # its use-credentials experiment is a question now, which runs only after the learner's choice) is
+    # predicted for the opaque page, on the same absolute URL, and agrees live.
     for c in comparisons:
         assert c["page"] == "null" and c["browser"] is not None and c["agree"] is True, c
-    (credentialed,) = [c for c in comparisons if "'use-credentials'" in c["text"]]
-    # use-credentials with ACAO * fails everywhere.
-    assert {tuple(v) for v in credentialed["models"].values()} == {("error", None, "InvalidStateError")}, credentialed
+    (approved,) = [c for c in comparisons if "'anonymous'" in c["text"]]
+    # anonymous with ACAO * is readable everywhere, from the opaque page too.
+    assert {tuple(v) for v in approved["models"].values()} == {("load", "ok", None)}, approved
+    (plain,) = [c for c in comparisons if "'anonymous'" not in c["text"]]
+    # No crossorigin: it loads and taints, in every engine and every profile.
+    assert {tuple(v) for v in plain["models"].values()} == {("load", "SecurityError", "SecurityError")}, plain
 
 
 def test_panel_runs_live_on_hub(hub_07):
@@ -127,7 +131,7 @@ def test_kernel_notebooks_run_to_the_end_on_hub(chromium, one_origin_hub, name, 
         nb.run_all()  # its promise says false here: a raises-exception cell counts as a failure
         record(f"hub-{name[:2]}", {"login_to_run_all_done_s": time.perf_counter() - t0, **nb.timings})
         cells = nb.cells()
-        nb.screenshot(f"hub-{name[:2]}-start", cell=4 if name.startswith("01") else 2)
+        nb.screenshot(f"hub-{name[:2]}-start", cell=TAINTED_CELL if name.startswith("01") else 2)
         nb.screenshot(f"hub-{name[:2]}-end", cell=len(cells) - 1)
     finally:
         context.close()

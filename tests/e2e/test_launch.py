@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from .course import LOG_STATE, OLD_NO_BROWSER, PANEL_CELL, PANEL_STATE, PROBE_STATE, probe_state
+from .course import LOG_STATE, OLD_NO_BROWSER, PANEL_CELL, PANEL_STATE, PROBE_STATE, TAINTED_CELL, probe_state
 from .jupyter import JupyterServer
 from .notebook import ROOT, NotebookPage, error_outputs, new_context, record, unexecuted
 
@@ -225,8 +225,8 @@ def test_kernel_notebooks_run_all_with_short_errors(chromium, tmp_path, app, nam
         cells = nb.cells()
         shot = f"localhost-{NAMES[app]}-{name[:2]}"
         if name.startswith("01"):
-            nb.screenshot(f"{shot}-tainted", cell=4)  # scrolled there: the cell's output is rendered
-            canvases = nb.page.evaluate("() => corsLabE2E.canvasesIn(4)")
+            nb.screenshot(f"{shot}-tainted", cell=TAINTED_CELL)  # scrolled there: the output is rendered
+            canvases = nb.page.evaluate("(i) => corsLabE2E.canvasesIn(i)", TAINTED_CELL)
         else:
             nb.screenshot(f"{shot}-saved", cell=3)
         nb.screenshot(f"{shot}-end", cell=len(cells) - 1)
@@ -242,6 +242,6 @@ def test_kernel_notebooks_run_all_with_short_errors(chromium, tmp_path, app, nam
             assert "Fix:" in shown and "your cell, line 1" in shown and "%tb shows the full traceback" in shown, shown
             assert "site-packages" not in shown and len(shown) < 900, shown
     if name.startswith("01"):
-        tainted = cells[4]
+        tainted = cells[TAINTED_CELL]
         assert tainted["outputs"][0]["widget"] and "origin-clean: false (tainted)" in tainted["outputs"][0]["text"]
         assert canvases >= 1  # the picture itself, not a quoted status string
