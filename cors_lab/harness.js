@@ -1,6 +1,7 @@
 // cors-lab harness page helpers: what cors_lab.harness (Playwright) runs in the top page it drives.
 // Owns: the sandboxed srcdoc iframe (an opaque origin) that runs trial.js and starts trial.js's own
-// responder (corsLabServe), asking that frame for one trial, and reading the WebGL renderer string.
+// responder (corsLabServe), asking that frame for one trial, running a whole page in such a frame (the
+// JavaScript exercise), and reading the WebGL renderer string.
 // Must not: run a trial itself (trial.js does), or wait without a timeout.
 //
 // One expression, an object of functions: cors_lab.harness evaluates `(<this file>).openSandbox` etc.,
@@ -50,6 +51,28 @@
     }
     addEventListener("message", onResult);
     frame.contentWindow.postMessage({ type: "cors-lab-trial", id, spec }, "*");
+  }),
+
+  // Run a whole page (srcdoc: a learner's exercise, cors_lab/jscheck.html) in a sandboxed frame and wait
+  // for its one {type: "cors-lab-script-result"} message (an error object after waitMs); the frame goes.
+  runScriptFrame: ([srcdoc, waitMs]) => new Promise((resolve) => {
+    const frame = document.createElement("iframe");
+    frame.setAttribute("sandbox", "allow-scripts");
+    const timer = setTimeout(() => finish({ error: "no answer from the page after " + waitMs + " ms" }), waitMs);
+    function finish(answer) {
+      clearTimeout(timer);
+      removeEventListener("message", onResult);
+      frame.remove();
+      resolve(answer);
+    }
+    function onResult(event) {
+      if (event.source === frame.contentWindow && event.data && event.data.type === "cors-lab-script-result") {
+        finish(event.data.result);
+      }
+    }
+    addEventListener("message", onResult);
+    frame.srcdoc = srcdoc;
+    (document.body || document.documentElement).appendChild(frame);
   }),
 
   // The WebGL renderer string, or null when no WebGL context can be made.

@@ -183,6 +183,7 @@ _PAGE_HELPERS = Path(__file__).with_name("harness.js").read_text(encoding="utf-8
 _OPEN_SANDBOX = f"({_PAGE_HELPERS}).openSandbox"
 _ASK_SANDBOX = f"({_PAGE_HELPERS}).askSandbox"
 _WEBGL_RENDERER = f"({_PAGE_HELPERS}).webglRenderer"
+_RUN_SCRIPT_FRAME = f"({_PAGE_HELPERS}).runScriptFrame"
 
 
 @dataclass
@@ -467,6 +468,18 @@ class ChromiumHarness:
         finally:
             self._close(session)
         return outcomes
+
+    def script_frame(self, srcdoc: str, *, wait_ms: int) -> Any:
+        """Run the page ``srcdoc`` in a sandboxed frame (origin null) of a fresh context; what it posts.
+
+        The page ends by posting ``{type: "cors-lab-script-result", result}`` to its parent (the JavaScript
+        exercise's page, `cors_lab.jscheck`); after ``wait_ms`` the answer is ``{"error": ...}``.
+        """
+        session = self._open(fresh=True)
+        try:
+            return session.page.evaluate(_RUN_SCRIPT_FRAME, [srcdoc, wait_ms])
+        finally:
+            self._close(session)
 
     def webgl_renderer(self) -> str | None:
         """The WebGL renderer string in a fresh page (None: no WebGL context, so texImage2D reports NoWebGL)."""

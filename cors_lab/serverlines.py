@@ -54,6 +54,7 @@ _CANONICAL = {n.lower(): n for n in (*APACHE_QUIET, *APACHE_REFUSED, "SetEnvIf",
                                        "SetEnv", "UnsetEnv", "Header")}
 NGINX_QUIET = ("expires", "etag", "if_modified_since", "types", "default_type", "root", "try_files", "gzip",
                "index", "autoindex", "charset", "sendfile", "access_log", "log_not_found")
+_NGINX_WORDS = frozenset(("add_header", "location", "map", "if", "return", "rewrite", "error_page", *NGINX_QUIET))
 NGINX_DEFAULT_STATUSES = (200, 201, 204, 206, 301, 302, 303, 304, 307, 308)
 # Response headers the lab's knobs can send, and the knob for each (cors_lab.servers.KNOBS).
 KNOB_OF = {"access-control-allow-origin": "acao", "access-control-allow-credentials": "acac", "vary": "vary",
@@ -377,6 +378,10 @@ def _apache_header(item: _ApacheLine, env: dict, request_headers: list, tables: 
     action, name = args[0].lower(), args[1]
     wanted = 2 if action == "unset" else 3
     cond = args[wanted] if len(args) > wanted else None
+    if cond == "early":  # measured on Debian's apache2 2.4: accepted in a <Directory>, and never applied there
+        sent.notes.append(f"line {item.line_no} skipped: 'early' lines run before any <Directory> or .htaccess "
+                          "applies, so here they never do (only in the server config).")
+        return
     if cond and cond.startswith("env="):
         var = cond[4:]
         negated = var.startswith("!")
@@ -488,6 +493,9 @@ class NginxLines(ServerLines):
                 raise _error(line_no, line, f"{word.lstrip(chr(0))!r} has no ';' at its end. Fix: end every nginx "
                                             "directive with ';'.")
             name = args[0]
+            spans = [t for t in tokens[i + 1:j] if t[1] > line_no and t[0].lstrip("\0") in _NGINX_WORDS]
+            if spans:  # the next line starts a directive: this one lost its ';'
+                raise _error(line_no, line, "this line has no ';' at its end. Fix: end every nginx directive with ';'.")
             if tokens[j][0] == "{":
                 if name == "location":
                     modifier, pattern = self._location_args(args, line_no, line)

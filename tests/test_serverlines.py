@@ -152,6 +152,7 @@ def test_nginx_without_always_skips_error_statuses():
     ("RewriteEngine On", "mod_rewrite is not enabled"),
     ('<FilesMatch "(">\n</FilesMatch>', "not a regular expression"),
     ('add_header Access-Control-Allow-Origin "*"', "end every directive with ';'"),
+    ('add_header Access-Control-Allow-Origin "*"\nexpires 1h;', "this line has no ';' at its end"),
     ('add_header Access-Control-Allow-Origin "*";\nlocation /img/ {', "never closed"),
     ("add_header Access-Control-Allow-Origin;", "takes a name, a value"),
     ('add_header Access-Control-Allow-Origin $scheme;', "$http_<header>"),
@@ -206,6 +207,7 @@ APACHE_SNIPPETS = [
     "Header merge Vary Origin",
     '<IfModule mod_rewrite.c>\nHeader set Access-Control-Allow-Origin "*"\n</IfModule>',
     'Header add Access-Control-Allow-Origin "*"\nHeader add Access-Control-Allow-Origin "*"',
+    'Header set Access-Control-Allow-Origin "*" early\nHeader set Vary Origin',
 ]
 NGINX_SNIPPETS = [
     'add_header Access-Control-Allow-Origin "*";',
