@@ -204,3 +204,48 @@ def test_check_prints_the_later_verdict_box(lab, probe, capsys, monkeypatch):
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
     check(6, RIGHT, probe=probe)
     assert isinstance(shown[0], Later) and capsys.readouterr().out == ""
+
+
+# live.js in a page of its own, with a stand-in for anywidget's model: its script path, end to end.
+RENDER_LIVE_JS = """async ([source, state]) => {
+  const sent = [];
+  const handlers = {};
+  const model = { get: (k) => state[k], on: (e, f) => { handlers[e] = f; }, off: () => {}, send: (m) => sent.push(m) };
+  const live = await import(URL.createObjectURL(new Blob([source], { type: "text/javascript" })));
+  const el = document.createElement("div");
+  document.body.appendChild(el);
+  live.default.render({ model, el });
+  const until = async (ok, ms) => {
+    const t0 = performance.now();
+    while (!ok()) {
+      if (performance.now() - t0 > ms) return false;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return true;
+  };
+  if (!(await until(() => el.dataset.corsLabState === "ready", 8000))) return { error: "the probe page never got ready" };
+  state.pending = [{ id: "s1", script: state.script, wait_ms: state.wait_ms }];
+  handlers["change:pending"]();
+  await until(() => sent.some((m) => m.type === "report" && m.report.id === "s1"), state.wait_ms + 2000);
+  const frames = el.querySelectorAll("iframe[sandbox='allow-scripts']").length;
+  return { report: sent.find((m) => m.type === "report" && m.report.id === "s1"), frames };
+}"""
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_live_js_runs_the_page_under_the_probe_and_reports_it_in_chromium(lab, chromium):
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        page.goto(lab.site.origin + "/")  # a page on the lab's site origin, as the notebook's is same-site
+        state = {"probe_id": "p", "probe_src": lab.site.probe_url(), "lab_host": lab.host, "mode": "site",
+                 "trial_js": "", "server_url": "", "pending": [], "ready_timeout_ms": 8000,
+                 "script": jscheck.page(RIGHT, urls=jscheck.lab_urls(lab)), "wait_ms": jscheck.wait_ms()}
+        got = page.evaluate(RENDER_LIVE_JS, [jscheck.RUNNER.with_name("live.js").read_text(), state])
+    finally:
+        context.close()
+    assert got.get("report"), got
+    assert got["frames"] == 1 and got["report"]["report"]["view"] == 1
+    ok, text = jscheck.grade(got["report"]["report"]["result"])
+    assert ok, text
