@@ -1044,7 +1044,13 @@ def _exercises(solved: bool) -> list:
              if solved else "Edit each `answer`, run the cell, then run `check`. The checks run your answer (in "
              "the model, in a real browser, on the lab's servers), so any answer a browser would accept passes. "
              "Solutions: [solutions/09-exercises-solutions](solutions/09-exercises-solutions.ipynb).")
-    cells = [md(f"# {title}\n\n{intro}"), code("from cors_lab import OPERATIONS\nfrom cors_lab.exercises import check")]
+    top = md(f"# {title}\n\n{intro}") if solved else header(
+        title, minutes=45, prerequisites="notebooks `00`-`08` (exercise 6 follows `06`, 7 follows `05`, 9 follows `04`)",
+        objectives=["make a cross-origin picture readable from the attribute and the server's headers",
+                    "write the JavaScript that loads it, reports a load error and catches a refused readback",
+                    "write the Apache or nginx lines that allow it, and read a server log of a failed load"],
+        intro=intro)
+    cells = [top, code("from cors_lab import OPERATIONS\nfrom cors_lab.exercises import check")]
     for e in EXERCISES:
         cells.append(md(f"## {e.number}. {e.title}\n\n{e.task}"))
         if e.setup:
