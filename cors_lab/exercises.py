@@ -179,7 +179,7 @@ def _check_server_lines(answer: Any, *, real: bool = False) -> tuple[bool, str]:
     result = Browser(lab.site, transport=transport).load_image(lab.cdn.url(PICTURE_NAME, nonce=True),
                                                                crossorigin="anonymous")
     outcome = result.outcome()
-    url, request, sent = transport.sent[-1]
+    _, request, sent = transport.sent[-1]
     origin = next((v for n, v in request if n.lower() == "origin"), None)
     text = [f"Read as {lines.kind}. For the page's request (Origin: {origin}) your lines sent: {_headers_line(sent.headers)}."]
     text += [f"  {note}" for note in sent.notes]

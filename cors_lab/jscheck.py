@@ -22,6 +22,9 @@ from typing import Any
 
 from .errors import UsageError
 
+__all__ = ["CASES", "HINTS", "HOW_TO_CHECK", "PICTURE", "Case", "chromium_reason", "grade", "lab_urls", "page",
+           "run_in_chromium", "run_pages_in_chromium", "wait_ms", "what_happened"]
+
 PAGE = Path(__file__).with_name("jscheck.html")
 RUNNER = Path(__file__).with_name("jscheck.js")
 CASE_TIMEOUT_MS = 3000  # per case: an image from the loopback lab loads or fails in milliseconds
@@ -145,7 +148,7 @@ def _child() -> None:
 
 # --- grading ---------------------------------------------------------------------------------------
 
-_HINTS = {
+HINTS = {
     # (case, what happened) -> a question that points at the fix without writing it
     ("allowed", "tainted"): "your canvas was tainted, though this server allows every origin. Which property of "
                             "the image tells the browser to make a CORS request?",
@@ -178,7 +181,7 @@ def _is_pixel(value: object) -> bool:
     return isinstance(value, list) and len(value) == 4 and all(isinstance(v, (int, float)) for v in value)
 
 
-def _what_happened(case: Case, rec: Mapping[str, Any]) -> str:
+def what_happened(case: Case, rec: Mapping[str, Any]) -> str:
     """One word for what the learner's code did in ``case``; "ok" when it is what a right answer does."""
     value, uncaught = rec.get("value"), list(rec.get("uncaught") or [])
     security = any(u.startswith("SecurityError") for u in uncaught)
@@ -212,7 +215,7 @@ def grade(result: Mapping[str, Any]) -> tuple[bool, str]:
     lines, right = [], True
     for case in CASES:
         rec = records.get(case.name) or {}
-        happened = _what_happened(case, rec)
+        happened = what_happened(case, rec)
         if happened == "ok":
             lines.append(f"✔ {case.says}: reported {rec.get('value')!r}")
             if any(i.get("crossOriginLater") and i.get("crossOriginAtSrc") is None for i in rec.get("images") or []):
@@ -220,7 +223,7 @@ def grade(result: Mapping[str, Any]) -> tuple[bool, str]:
             continue
         right = False
         error = (list(rec.get("uncaught") or []) or ["an error"])[0].split(":")[0]
-        hint = _HINTS.get((case.name, happened))
+        hint = HINTS.get((case.name, happened))
         if hint is None:
             hint = f"your code threw {error} and never called report." if rec.get("uncaught") else "report was never called."
         hint = hint.format(value=rec.get("value"), pixel=list(PICTURE_PIXEL), error=error)

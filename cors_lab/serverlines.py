@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from .errors import UsageError
 from .servers import ASSET_PREFIX, encode_knobs, query_string
 
-__all__ = ["ConfigError", "Sent", "ServerLines", "knobs_for", "read", "served_by"]
+__all__ = ["ConfigError", "LabTransport", "Sent", "ServerLines", "knobs_for", "read", "served_by"]
 
 # The modules of the exercise's Apache: Debian's defaults (cors_lab.realservers.DEBIAN_DEFAULT_MODULES)
 # plus mod_headers, which `a2enmod headers` adds.
@@ -273,7 +273,7 @@ class ApacheLines(ServerLines):
                 raise _error(line_no, line, f"{cond!r} is not a condition (env=VARIABLE, env=!VARIABLE or early). "
                                             "A value with spaces needs quotes.")
         if action != "unset":
-            _format_value(args[2], {}, [], line_no=line_no, line=line)  # a bad %-format is an error now
+            _format_value(args[2], env={}, request_headers=[], line_no=line_no, line=line)  # a bad %-format is an error now
 
     def _applies(self, item: _ApacheLine, file_name: str, notes: list[str]) -> bool:
         for module, negated in item.modules:
@@ -300,7 +300,7 @@ class ApacheLines(ServerLines):
         request = {"request_uri": path, "request_method": "GET", "remote_addr": "127.0.0.1"}
         for item in active:  # SetEnvIf runs before any Header (header parser phase)
             if item.words[0] in ("SetEnvIf", "SetEnvIfNoCase"):
-                _set_env_if(item, request, request_headers, env)
+                _set_env_if(item, request=request, request_headers=request_headers, env=env)
         for item in active:  # then mod_env's SetEnv (fixups, before mod_headers)
             if item.words[0] == "SetEnv":
                 env[item.words[1]] = item.words[2] if len(item.words) > 2 else ""
@@ -309,7 +309,7 @@ class ApacheLines(ServerLines):
         tables: dict[str, list[tuple[str, str]]] = {"always": [], "onsuccess": []}
         for item in active:
             if item.words[0] == "Header":
-                _apache_header(item, env, request_headers, tables, sent, status=status)
+                _apache_header(item, env=env, request_headers=request_headers, tables=tables, sent=sent, status=status)
         # The "always" table (err_headers_out) goes out first, then the other (httpd's header filter).
         sent.headers = tables["always"] + (tables["onsuccess"] if 200 <= status < 300 or status == 304 else [])
         return sent
@@ -324,7 +324,7 @@ def _module_name(module: str) -> str:
     return name
 
 
-def _set_env_if(item: _ApacheLine, request: dict, request_headers: list, env: dict) -> None:
+def _set_env_if(item: _ApacheLine, *, request: dict, request_headers: list, env: dict) -> None:
     attribute, pattern, *assignments = item.words[1:]
     value = request.get(attribute.lower())
     if value is None:
@@ -348,7 +348,7 @@ def _group(found: re.Match, n: int) -> str:
     return (found.group(n) or "") if n <= found.re.groups else ""
 
 
-def _format_value(value: str, env: dict, request_headers: list, *, line_no: int, line: str) -> str:
+def _format_value(value: str, *, env: dict, request_headers: list, line_no: int, line: str) -> str:
     """mod_headers' value format: %% and %{NAME}e (environment) and %{NAME}i (request header)."""
     out, i = [], 0
     while i < len(value):
@@ -370,7 +370,7 @@ def _format_value(value: str, env: dict, request_headers: list, *, line_no: int,
     return "".join(out)
 
 
-def _apache_header(item: _ApacheLine, env: dict, request_headers: list, tables: dict, sent: Sent, *, status: int) -> None:
+def _apache_header(item: _ApacheLine, *, env: dict, request_headers: list, tables: dict, sent: Sent, status: int) -> None:
     args = item.words[1:]
     table = "onsuccess"
     if args[0].lower() in ("always", "onsuccess"):
@@ -397,7 +397,7 @@ def _apache_header(item: _ApacheLine, env: dict, request_headers: list, tables: 
         if not same and name.lower() not in KNOB_OF:
             sent.unset.append(name)
         return
-    value = _format_value(args[2], env, request_headers, line_no=item.line_no, line=item.text)
+    value = _format_value(args[2], env=env, request_headers=request_headers, line_no=item.line_no, line=item.text)
     if action == "set":
         tables[table] = [r for r in rows if r[0].lower() != name.lower()] + [(name, value)]
     elif action == "setifempty":
@@ -423,7 +423,10 @@ def _nginx_tokens(text: str) -> list[tuple[str, int, str]]:
     """(token, line number, the line) for words, quoted strings and the characters ; { }."""
     lines = text.split("\n")
     tokens, i, line_no = [], 0, 1
-    line_of = lambda n: lines[n - 1] if n - 1 < len(lines) else ""  # noqa: E731
+
+    def line_of(n: int) -> str:
+        return lines[n - 1] if n - 1 < len(lines) else ""
+
     while i < len(text):
         ch = text[i]
         if ch == "\n":
@@ -475,7 +478,7 @@ class NginxLines(ServerLines):
     def __init__(self, text: str) -> None:
         self.ignored: list[str] = []
         tokens = _nginx_tokens(text)
-        self.server, end = self._block(tokens, 0, top=True)
+        self.server, _ = self._block(tokens, 0, top=True)
 
     def _block(self, tokens: list, i: int, *, top: bool) -> tuple[_Block, int]:
         block = _Block()
@@ -651,7 +654,7 @@ def knobs_for(sent: Sent) -> tuple[dict[str, object], list[str]]:
     return out, notes
 
 
-def served_by(lines: ServerLines, url: str, request_headers: list[tuple[str, str]]) -> tuple[str, Sent]:
+def served_by(lines: ServerLines, url: str, *, request_headers: list[tuple[str, str]]) -> tuple[str, Sent]:
     """``url`` rewritten so the lab answers it as ``lines`` would (its knobs replaced), and what they sent.
 
     ``url`` is a lab picture URL; its own knobs but ``nonce`` are dropped: the snippet alone decides.
@@ -680,6 +683,6 @@ class LabTransport:
         self.sent: list[tuple[str, list[tuple[str, str]], Sent]] = []
 
     def __call__(self, url: str, headers: list, timeout: float):
-        served, sent = served_by(self.lines, url, list(headers))
+        served, sent = served_by(self.lines, url, request_headers=list(headers))
         self.sent.append((url, list(headers), sent))
         return self.inner(served, headers, timeout)

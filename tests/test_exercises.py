@@ -8,7 +8,14 @@ import pytest
 
 from cors_lab import realservers
 from cors_lab.errors import CorsLabError
-from cors_lab.exercises import CONFIG_SOLUTION, CONFIG_STARTER, EXERCISES, LOG_PUZZLES, check, show_log
+from cors_lab.exercises import (
+    CONFIG_SOLUTION,
+    CONFIG_STARTER,
+    EXERCISES,
+    LOG_PUZZLES,
+    check,
+    show_log,
+)
 
 BY_NUMBER = {e.number: e for e in EXERCISES}
 

@@ -11,11 +11,11 @@ import json
 import re
 
 import pytest
+from live_page import attach, page_says
 
 from cors_lab import jscheck
 from cors_lab.errors import UsageError
 from cors_lab.exercises import JS_SOLUTION, JS_STARTER, Later, check
-from live_page import attach, page_says
 
 RIGHT = JS_SOLUTION.split('"""')[1]
 STARTER = JS_STARTER.split('"""')[1]
@@ -91,7 +91,7 @@ def test_each_wrong_record_fails_with_a_hint_that_is_not_the_answer(case, rec, s
 
 
 def test_no_hint_holds_the_answer():
-    for hint in [*jscheck._HINTS.values(), jscheck.NOTHING_HAPPENED, jscheck.HOW_TO_CHECK, jscheck.LATE]:
+    for hint in [*jscheck.HINTS.values(), jscheck.NOTHING_HAPPENED, jscheck.HOW_TO_CHECK, jscheck.LATE]:
         assert not ANSWER_WORDS.search(hint), hint
 
 
@@ -147,7 +147,7 @@ def test_learners_bodies_in_chromium(ran, name):
     body, happened = BODIES[name]
     said = ran[name]
     records = {r["name"]: r for r in said["cases"]}
-    assert {c.name: jscheck._what_happened(c, records[c.name]) for c in jscheck.CASES} == happened, said
+    assert {c.name: jscheck.what_happened(c, records[c.name]) for c in jscheck.CASES} == happened, said
     ok, text = jscheck.grade(said)
     assert ok is all(h == "ok" for h in happened.values())
     assert not ANSWER_WORDS.search(text.replace(jscheck.LATE, ""))

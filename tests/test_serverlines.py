@@ -11,8 +11,20 @@ from __future__ import annotations
 import pytest
 import requests
 
-from cors_lab.serverconf import GUIDE_APACHE_LINES, GUIDE_APACHE_RULE, apache_config, nginx_config
-from cors_lab.serverlines import ConfigError, LabTransport, Sent, knobs_for, read, served_by
+from cors_lab.serverconf import (
+    GUIDE_APACHE_LINES,
+    GUIDE_APACHE_RULE,
+    apache_config,
+    nginx_config,
+)
+from cors_lab.serverlines import (
+    ConfigError,
+    LabTransport,
+    Sent,
+    knobs_for,
+    read,
+    served_by,
+)
 from cors_lab.servers import Lab
 from cors_lab.servers.log import Request
 
@@ -84,8 +96,8 @@ def test_the_guides_rule_skips_other_files():
 
 @pytest.mark.parametrize("text, expected", [
     # Files sections merge after the directory's own lines, whatever the order in the file.
-    ('<FilesMatch "\\.png$">\n Header set Access-Control-Allow-Origin "*"\n</FilesMatch>\n'
-     "Header unset Access-Control-Allow-Origin", ["*"]),
+    (('<FilesMatch "\\.png$">\n Header set Access-Control-Allow-Origin "*"\n</FilesMatch>\n'
+     "Header unset Access-Control-Allow-Origin"), ["*"]),
     # "always" is a second table, sent first: both sets go out.
     ('Header set Access-Control-Allow-Origin "*"\nHeader always set Access-Control-Allow-Origin "*"', ["*", "*"]),
     ('Header always unset Access-Control-Allow-Origin\nHeader set Access-Control-Allow-Origin "*"', ["*"]),
@@ -114,12 +126,12 @@ def test_apache_merge_and_append_build_one_line():
     ('add_header Access-Control-Allow-Origin "*";\nlocation /img/ {\n  add_header Vary Origin;\n}', [], "NOT added"),
     ('add_header Access-Control-Allow-Origin "*";\nlocation /img/ {\n  expires 1h;\n}', ["*"], "has no add_header"),
     ("location ~* \\.PNG$ {\n  add_header Access-Control-Allow-Origin $http_origin always;\n}", [ORIGIN], "~*"),
-    ('location /img/ { add_header Access-Control-Allow-Origin "a"; }\n'
-     'location ~ \\.png$ { add_header Access-Control-Allow-Origin "b"; }', ["b"], "location ~"),
-    ('location ^~ /img/ { add_header Access-Control-Allow-Origin "a"; }\n'
-     'location ~ \\.png$ { add_header Access-Control-Allow-Origin "b"; }', ["a"], "^~"),
-    ('location = /img/picture.png { add_header Access-Control-Allow-Origin "a"; }\n'
-     'location ~ \\.png$ { add_header Access-Control-Allow-Origin "b"; }', ["a"], "location ="),
+    (('location /img/ { add_header Access-Control-Allow-Origin "a"; }\n'
+     'location ~ \\.png$ { add_header Access-Control-Allow-Origin "b"; }'), ["b"], "location ~"),
+    (('location ^~ /img/ { add_header Access-Control-Allow-Origin "a"; }\n'
+     'location ~ \\.png$ { add_header Access-Control-Allow-Origin "b"; }'), ["a"], "^~"),
+    (('location = /img/picture.png { add_header Access-Control-Allow-Origin "a"; }\n'
+     'location ~ \\.png$ { add_header Access-Control-Allow-Origin "b"; }'), ["a"], "location ="),
     ('add_header Access-Control-Allow-Origin "";', [], "empty value"),
     ('location /other/ { add_header Access-Control-Allow-Origin "*"; }', [], "no location of yours"),
 ])
@@ -188,7 +200,7 @@ def test_knobs_for_maps_each_header_and_names_the_others():
 
 def test_served_by_keeps_only_the_nonce_and_the_lab_answers_as_the_lines_say(lab):
     url = lab.cdn.url("picture.png", acao="nonsense", nonce=7)
-    served, sent = served_by(read('Header set Access-Control-Allow-Origin "*"'), url, CORS)
+    served, sent = served_by(read('Header set Access-Control-Allow-Origin "*"'), url, request_headers=CORS)
     assert served == lab.cdn.url("picture.png", acao="*", nonce=7) and sent.headers == [("Access-Control-Allow-Origin", "*")]
     transport = LabTransport(read(GUIDE_APACHE_RULE))
     for request in (CORS, PLAIN):
@@ -203,8 +215,8 @@ APACHE_SNIPPETS = [
     GUIDE_APACHE_RULE,
     'Header set Access-Control-Allow-Origin "*"\nHeader always set Access-Control-Allow-Origin "*"',
     '<FilesMatch "\\.png$">\n Header set Access-Control-Allow-Origin "*"\n</FilesMatch>\nHeader unset Access-Control-Allow-Origin',
-    'SetEnvIf Origin "^(https?://.+)$" ORIGIN=$1\nHeader set Access-Control-Allow-Origin "%{ORIGIN}e" env=ORIGIN\n'
-    "Header merge Vary Origin",
+    ('SetEnvIf Origin "^(https?://.+)$" ORIGIN=$1\nHeader set Access-Control-Allow-Origin "%{ORIGIN}e" env=ORIGIN\n'
+    "Header merge Vary Origin"),
     '<IfModule mod_rewrite.c>\nHeader set Access-Control-Allow-Origin "*"\n</IfModule>',
     'Header add Access-Control-Allow-Origin "*"\nHeader add Access-Control-Allow-Origin "*"',
     'Header set Access-Control-Allow-Origin "*" early\nHeader set Vary Origin',

@@ -79,7 +79,7 @@ def questions(path: pathlib.Path) -> list[dict]:
     for cell in json.loads(path.read_text())["cells"]:
         source = "".join(cell["source"])
         if cell["cell_type"] == "markdown":
-            heads = re.findall(r"^#{1,3} (.+)$", source, re.M)
+            heads = re.findall(r"^#{1,3} (.+)$", source, re.MULTILINE)
             heading = heads[-1].strip() if heads else heading
             continue
         outputs = cell.get("outputs", [])
@@ -101,8 +101,8 @@ def _exercise_lines() -> list[str]:
     from cors_lab.serverlines import read
 
     lines = ["### 09-exercises", "",
-             "Reference answers from `cors_lab.exercises` (the checks accept any answer that works). Each is run "
-             "by `tests/test_notebooks.py` and executed in `notebooks/solutions/`.", ""]
+             ("Reference answers from `cors_lab.exercises` (the checks accept any answer that works). Each is run "
+             "by `tests/test_notebooks.py` and executed in `notebooks/solutions/`."), ""]
     for e in EXERCISES:
         lines.append(f"**{e.number}. {e.title}**")
         lines.append("")
@@ -122,9 +122,9 @@ def _exercise_lines() -> list[str]:
 def answers_markdown() -> str:
     """The whole generated section, markers included."""
     lines = [BEGIN, "", "## Answers", "",
-             "Every *Predict* question of notebooks 00-08, as the executed reference copies answered it "
+             ("Every *Predict* question of notebooks 00-08, as the executed reference copies answered it "
              "(`notebooks/reference/`; each answer is right under its question there, with both engines, the "
-             "JavaScript and the server lines). Ports are written `PORT`.", ""]
+             "JavaScript and the server lines). Ports are written `PORT`."), ""]
     for path in sorted(REFERENCE.glob("0[0-8]-*.ipynb")):
         found = questions(path)
         lines += [f"### {path.stem}", ""]
