@@ -156,7 +156,8 @@ def _check_javascript(answer: Any, *, probe: Any = None) -> Any:
         return later
     reason = jscheck.chromium_reason()
     if reason is not None:
-        return False, f"{jscheck.HOW_TO_CHECK} ({reason})"
+        probe_says = f" The probe: {probe.problem}" if probe is not None and probe.attached and probe.problem else ""
+        return False, f"{jscheck.HOW_TO_CHECK} ({reason}){probe_says}"
     from .servers import start
 
     ok, text = jscheck.grade(jscheck.run_in_chromium(jscheck.page(answer, urls=jscheck.lab_urls(start()))))

@@ -191,6 +191,13 @@ def test_a_probe_that_is_not_attached_is_not_used(lab, probe, monkeypatch):
     assert not ok and text.startswith(jscheck.HOW_TO_CHECK) and not probe.frame.pending
 
 
+def test_a_probe_with_a_problem_is_not_used_and_its_problem_is_said(lab, probe, monkeypatch):
+    monkeypatch.setattr(jscheck, "chromium_reason", lambda: "no Chromium in this test")
+    attach(probe, lab, hub=True, origin="https://hub.example")
+    ok, text = check_result(6, RIGHT, probe=probe)
+    assert not ok and "The probe: Jupyter is open at https://hub.example" in text and not probe.frame.pending
+
+
 def test_live_js_runs_scripts_in_a_sandboxed_frame_and_reports_them():
     source = (jscheck.Path(jscheck.__file__).with_name("live.js")).read_text()
     assert "else if (item.script) runScript(item);" in source
