@@ -57,10 +57,13 @@ def outcome_class(outcome: Outcome) -> str:
 
 
 class Shown:
-    """Something the answer shows: text (plain), code in a language, or any object with a repr."""
+    """Something the answer shows: text (plain), code in a language, or any object with a repr.
 
-    def __init__(self, text: str, *, language: str | None = None, title: str = "") -> None:
-        self.text, self.language, self.title = text, language, title
+    ``folded``: in Markdown, the code sits in a ``<details>`` block under its title (opened on a click).
+    """
+
+    def __init__(self, text: str, *, language: str | None = None, title: str = "", folded: bool = False) -> None:
+        self.text, self.language, self.title, self.folded = text, language, title, folded
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
         head = f"{self.title}\n" if self.title else ""
@@ -68,9 +71,44 @@ class Shown:
             return {"text/plain": head + self.text, "text/markdown": (f"**{self.title}**\n\n" if self.title else "")
                     + self.text}
         fence = "````" if "```" in self.text else "```"
-        return {"text/plain": head + self.text,
-                "text/markdown": (f"**{self.title}**\n\n" if self.title else "")
-                + f"{fence}{self.language}\n{self.text.rstrip()}\n{fence}"}
+        block = f"{fence}{self.language}\n{self.text.rstrip()}\n{fence}"
+        if self.folded:
+            markdown = f"<details><summary>{html.escape(self.title)}</summary>\n\n{block}\n\n</details>"
+        else:
+            markdown = (f"**{self.title}**\n\n" if self.title else "") + block
+        return {"text/plain": head + self.text, "text/markdown": markdown}
+
+
+MAX_HOPS = 20  # as Fetch's redirect count
+
+
+def server_config(url: str) -> list[Shown]:
+    """The Apache and nginx lines that make a real server answer as the lab did for ``url`` (each hop
+    of a redirect chain), from `cors_lab.serverconf`; a knob no stock directive can do is said so.
+    Empty for a URL that is not a lab picture (the kit's server extension, a login)."""
+    from .errors import UsageError
+    from .serverconf import ConfigRefused, apache_config, knobs_from_url, nginx_config
+
+    shown: list[Shown] = []
+    hops = [str(url)]
+    while len(hops) <= MAX_HOPS:
+        try:
+            _, knobs = knobs_from_url(hops[-1])
+        except UsageError:
+            return shown if len(hops) > 1 else []
+        if not isinstance(knobs.get("to"), str):
+            break
+        hops.append(knobs["to"])
+    for i, hop in enumerate(hops, 1):
+        where = f"the server of {hop.split('/img/')[0]}" + (f" (hop {i} of {len(hops)})" if len(hops) > 1 else "")
+        for server, make, language in (("Apache 2.4", apache_config, "apache"), ("nginx", nginx_config, "nginx")):
+            try:
+                text = make(url=hop)
+            except ConfigRefused as err:
+                text = f"# {err}"
+            shown.append(Shown(text, language=language, folded=True,
+                               title=f"{server}: the lines that make {where} answer as the lab did"))
+    return shown
 
 
 @dataclass
@@ -174,13 +212,15 @@ def choose(prompt: str, choices: Sequence[str], run: Callable[[], tuple]) -> Que
 
 def ask(lab: Any, url: str, *, crossorigin: str | None = None, operation: str = "getImageData",
         browser: Any = None, probe: Any = None, exception: bool = False, prompt: str = "",
-        show_code: bool = True, misplaced: str | None = None) -> Question | Revealed:
+        show_code: bool = True, misplaced: str | None = None, show_config: bool = True) -> Question | Revealed:
     """Predict one image experiment, then see it: readable, tainted or load error (and, with
     ``exception=True``, which exception ``operation`` throws). After the choice the experiment runs in
     the model, the kernel ``browser`` (its cookies and HTTP cache carry over; a fresh one by default)
     and, with a ``probe``, your own browser; then the rule that decided and (unless ``show_code`` is
-    False, for a series of questions whose page code is the same) the JavaScript that ran. ``misplaced``
-    puts "anonymous" on that property instead of the attribute (`cors_lab.trial.MISPLACED`)."""
+    False, for a series of questions whose page code is the same) the JavaScript that ran, and (unless
+    ``show_config`` is False) the Apache and nginx lines that make a server answer as the lab did
+    (`server_config`). ``misplaced`` puts "anonymous" on that property instead of the attribute
+    (`cors_lab.trial.MISPLACED`)."""
     rows: dict[str, Sequence[str]] = {"outcome": OUTCOMES}
     if exception:
         rows["exception"] = EXCEPTIONS
@@ -210,6 +250,8 @@ def ask(lab: Any, url: str, *, crossorigin: str | None = None, operation: str = 
         if show_code:
             shown.append(Shown(javascript(Trial(str(url), crossorigin, operation, misplaced=misplaced)), language="js",
                                title="The JavaScript that ran (paste it into the console of a page on the page's origin)"))
+        if show_config:
+            shown += server_config(str(url))
         return Answer(right, shown)
 
     question = Question(prompt, rows, run)
@@ -217,4 +259,4 @@ def ask(lab: Any, url: str, *, crossorigin: str | None = None, operation: str = 
 
 
 __all__ = ["ANSWER_LATER", "EXCEPTIONS", "OUTCOMES", "Answer", "Question", "Revealed", "Shown", "ask", "choose",
-           "guide_code", "in_reference_copy", "outcome_class", "reference_copy"]
+           "guide_code", "in_reference_copy", "outcome_class", "reference_copy", "server_config"]

@@ -9,7 +9,8 @@
 //
 // Python -> JS (synced traits): probe_id, probe_src (reloaded when it changes), lab_host, mode
 //   ("site" | "opaque"), trial_js (opaque only), server_url (opaque only), pending: [{id, spec} |
-//   {id, visit}], ready_timeout_ms.
+//   {id, visit} | {id, script, wait_ms}], ready_timeout_ms. A script is a whole page (the JavaScript
+//   exercise, cors_lab/jscheck.html) run in a sandboxed frame below the probe; its report is {id, result}.
 // JS -> Python: custom messages, not trait updates: {type: "frontend", facts: {hostname, origin,
 //   base_url, hub, loopback, frame_state, frame_origin, ...}} and {type: "report", report: {id,
 //   result | error | visited, url, round_trip_ms, view}}. Why: the widget manager sends a model's next
@@ -325,6 +326,43 @@ function render({ model, el }) {
     model.send({ type: "report", report: { id: item.id, ...payload, url, round_trip_ms: performance.now() - t0, view } });
   }
 
+  // A script: a whole page in a sandboxed frame (origin null) below the probe, whose one
+  // {type: "cors-lab-script-result"} message is the report. Its canvases stay in view until the next one.
+  let scriptFrame = null;
+  let scriptDone = null;
+  function runScript(item) {
+    if (scriptDone) scriptDone({ error: "replaced by a newer run" });
+    if (scriptFrame) scriptFrame.remove();
+    const f = el_("iframe", {
+      title: "cors-lab: your code", sandbox: "allow-scripts",
+      style: "display:block;width:100%;height:64px;border:1px dashed #bbb;border-radius:3px;margin-top:4px",
+    });
+    scriptFrame = f;
+    const t0 = performance.now();
+    const waitMs = item.wait_ms || 15000;
+    const onResult = (event) => {
+      if (event.source === f.contentWindow && event.data && event.data.type === "cors-lab-script-result") {
+        scriptDone({ result: event.data.result });
+      }
+    };
+    const timer = later(() => scriptDone({ error: `no answer from the page after ${waitMs} ms` }), waitMs);
+    scriptDone = (payload) => {
+      scriptDone = null;
+      clearTimeout(timer);
+      timers.delete(timer);
+      window.removeEventListener("message", onResult);
+      if (!alive) return;
+      const ms = performance.now() - t0;
+      line.textContent = `${item.id}: your code ran in this browser (${Math.round(ms)} ms). ${done.length} done.`;
+      model.send({ type: "report", report: { id: item.id, ...payload, round_trip_ms: ms, view } });
+    };
+    scriptDone.id = item.id;
+    window.addEventListener("message", onResult);
+    line.textContent = `running ${item.id} (your code)...`;
+    f.srcdoc = item.script;
+    box.appendChild(f);
+  }
+
   function post(item) {
     const spec = { ...item.spec, url: resolveUrl(item.spec.url) };
     const waitMs = (spec.timeoutMs || 5000) + GRACE_MS;
@@ -351,6 +389,7 @@ function render({ model, el }) {
           if (claims.has(item.id)) continue;
           claims.add(item.id);
           if (item.visit) await visit(item);
+          else if (item.script) runScript(item);
           else post(item);
         }
       } while (again && alive);
@@ -392,6 +431,11 @@ function render({ model, el }) {
   return () => {
     alive = false;
     window.removeEventListener("message", onMessage);
+    if (scriptDone) {
+      // Unanswered: the script goes back to the other views (or to the next one), as trials do.
+      claims.delete(scriptDone.id);
+      scriptDone({ error: "the probe's view was closed" });
+    }
     model.off("change:pending", pump);
     model.off("change:probe_src", onSource);
     for (const t of timers) clearTimeout(t);

@@ -124,7 +124,7 @@ class ProbeFrame(anywidget.AnyWidget):
     # from its own origin instead (the same server, as the browser reaches it).
     server_url = traitlets.Unicode("").tag(sync=True)
     ready_timeout_ms = traitlets.Int(READY_TIMEOUT_MS).tag(sync=True)
-    pending = traitlets.List(traitlets.Dict()).tag(sync=True)  # [{id, spec} | {id, visit}] not answered yet
+    pending = traitlets.List(traitlets.Dict()).tag(sync=True)  # [{id, spec} | {id, visit} | {id, script}] not answered yet
     # Set from the page's custom messages (see live.js for why not synced traits), in the kernel only:
     report = traitlets.Dict()  # the newest answer: {id, result | error | visited, url, round_trip_ms, view}
     frontend = traitlets.Dict()  # what the page's address says, and the probe frame's state
@@ -190,11 +190,14 @@ class LiveProbe(ipywidgets.VBox):
         self.failures: dict[str, str] = {}
         self.tickets: dict[str, Ticket] = {}
         self.visits: dict[str, str | None] = {}  # visit id -> None (queued), "ok" or the reason it failed
+        self.scripts: dict[str, dict | None] = {}  # script id -> None (queued) or what the page posted
+        self._script_callbacks: dict[str, Callable[[dict], None]] = {}
         self.errors: list[str] = []  # tracebacks of failed widget callbacks (also shown in the box)
         self.followed: str | None = None  # set when the lab took the browser's host name
         self._asked: dict[str, float] = {}
         self._numbers = itertools.count(1)
         self._visit_numbers = itertools.count(1)
+        self._script_numbers = itertools.count(1)
         self._arrived = threading.Condition()
         self._listeners: list[Callable[[str, Outcome | None], None]] = []
         self.name = f"probe{next(_probe_numbers)}"
@@ -442,6 +445,18 @@ class LiveProbe(ipywidgets.VBox):
         self.frame.pending = [*self.frame.pending, {"id": vid, "visit": str(url)}]
         return vid
 
+    def run_script(self, srcdoc: str, *, wait_ms: int, on_result: Callable[[dict], None]) -> str:
+        """Have your browser run a whole page (``srcdoc``, e.g. the JavaScript exercise's, `cors_lab.jscheck`)
+        in a sandboxed frame (origin null) below the probe. Returns its id at once; ``on_result(result)``
+        is called with what the page posted (or ``{"error": ...}`` after ``wait_ms``), after this cell."""
+        if self._stale:
+            raise UsageError("This probe's lab is stopped. Fix: probe.rebind(cors_lab.start()), then run again.")
+        sid = f"s{next(self._script_numbers)}"
+        self.scripts[sid] = None
+        self._script_callbacks[sid] = on_result
+        self.frame.pending = [*self.frame.pending, {"id": sid, "script": srcdoc, "wait_ms": int(wait_ms)}]
+        return sid
+
     def clear(self) -> None:
         """Forget every result and every queued experiment."""
         self.frame.pending = []
@@ -449,6 +464,8 @@ class LiveProbe(ipywidgets.VBox):
         self.failures.clear()
         self.tickets.clear()
         self.visits.clear()
+        self.scripts.clear()
+        self._script_callbacks.clear()
         self._asked.clear()
         self._refresh()
 
@@ -580,6 +597,15 @@ class LiveProbe(ipywidgets.VBox):
             self.frame.pending = [p for p in self.frame.pending if p.get("id") != tid]
             if self.visits[tid] is None:
                 self.visits[tid] = "ok" if report.get("visited") else str(report.get("error") or "failed")
+            return
+        if tid in self.scripts:
+            self.frame.pending = [p for p in self.frame.pending if p.get("id") != tid]
+            if self.scripts[tid] is None:
+                result = report.get("result")
+                self.scripts[tid] = result if isinstance(result, dict) else {"error": str(report.get("error") or "no result")}
+                callback = self._script_callbacks.pop(tid, None)
+                if callback is not None:
+                    callback(self.scripts[tid])  # its errors reach error_output through _guarded
             return
         if tid not in self.tickets or tid in self.results or tid in self.failures:
             return  # another view answered first, or a ticket from before clear()

@@ -70,3 +70,33 @@ def test_reference_copy_reveals_at_once(lab):
     reference_copy()
     shown = ask(lab, lab.cdn.url("picture.png", nonce=True))
     assert isinstance(shown, Revealed) and shown.answer.choices == {"outcome": "tainted"}
+
+
+def test_ask_shows_the_server_config_that_answers_as_the_lab_did_after_the_choice(lab):
+    from cors_lab.serverconf import apache_config, nginx_config
+
+    url = lab.cdn.url("picture.png", nonce=True, acao="*", vary="Origin")
+    q = ask(lab, url, crossorigin="anonymous", browser=Browser(lab.site))
+    assert q.output.outputs == ()
+    q.toggles["outcome"].value = "tainted"
+    texts = [o.get("data", {}).get("text/plain", "") for o in q.output.outputs]
+    assert any(t.endswith(apache_config(url=url)) and t.startswith("Apache 2.4:") for t in texts)
+    assert any(t.endswith(nginx_config(url=url)) and t.startswith("nginx:") for t in texts)
+    markdown = [o["data"]["text/markdown"] for o in q.output.outputs if "<details>" in o.get("data", {}).get("text/markdown", "")]
+    assert len(markdown) == 2 and all("</details>" in m for m in markdown)
+
+
+def test_server_config_follows_a_redirect_chain_and_says_what_no_server_can_do(lab):
+    chain = lab.chain([lab.cdn, lab.other], "picture.png", acao="*", hop_knobs={"acao": "*"})
+    shown = course.server_config(chain)
+    assert [s.title.split(":")[0] for s in shown] == ["Apache 2.4", "nginx", "Apache 2.4", "nginx"]
+    assert "(hop 1 of 2)" in shown[0].title and lab.other.origin in shown[2].title and "Redirect 302" in shown[0].text
+    slow = course.server_config(lab.cdn.url("picture.png", delay=1))
+    assert all(s.text.startswith("# No ") and "delay=1" in s.text for s in slow)
+    assert course.server_config("http://127.0.0.1:1/cors-lab/img/picture.png?acao=*") == []
+
+
+def test_show_config_false_leaves_it_out(lab):
+    reference_copy()
+    shown = ask(lab, lab.cdn.url("picture.png", nonce=True), show_config=False, show_code=False)
+    assert not any(getattr(s, "language", None) in ("apache", "nginx") for s in shown.answer.shown)

@@ -118,17 +118,26 @@ def test_code_cells_are_short():
                 assert len(cell.source.splitlines()) <= 10, (name, cell.source)
 
 
-def test_exercise_solutions_pass_and_starters_do_not():
+def _exercises():
+    """Each exercise; the JavaScript one runs in Chromium (browser tier, skipped with the reason without one)."""
     from cors_lab.exercises import EXERCISES
+    from cors_lab.jscheck import chromium_reason
+
+    reason = chromium_reason()
+    return [pytest.param(e, id=str(e.number), marks=[pytest.mark.browser, pytest.mark.skipif(reason is not None, reason=reason or "")]
+                         if e.browser else []) for e in EXERCISES]
+
+
+@pytest.mark.parametrize("e", _exercises())
+def test_exercise_solutions_pass_and_starters_do_not(e):
     from cors_lab.predict import OPERATIONS
 
-    for e in EXERCISES:
-        for source, expected in ((e.solution, True), (e.starter, False)):
-            scope = {"OPERATIONS": OPERATIONS}
-            exec(source, scope)
-            ok, why = e.check(scope["answer"])
-            assert ok is expected, (e.number, source, why)
-            assert why
+    for source, expected in ((e.solution, True), (e.starter, False)):
+        scope = {"OPERATIONS": OPERATIONS}
+        exec(source, scope)
+        ok, why = e.check(scope["answer"])
+        assert ok is expected, (e.number, source, why)
+        assert why
 
 
 def test_check_prints_verdict_and_refuses_unknown_exercise(capsys):

@@ -67,14 +67,29 @@ def _exercises(solved: bool) -> list:
     from cors_lab.exercises import EXERCISES
 
     title = "09 · Exercises: solutions" if solved else "09 · Exercises"
-    intro = ("Reference answers; other answers that the model accepts are right too."
-             if solved else "Edit each `answer`, run the cell, then run `check`. The checks ask the model, so "
-             "any answer a browser would accept passes. Solutions: [solutions/09-exercises-solutions](solutions/09-exercises-solutions.ipynb).")
-    cells = [md(f"# {title}\n\n{intro}"), code("from cors_lab import OPERATIONS\nfrom cors_lab.exercises import check")]
+    intro = ("Reference answers; other answers that the checks accept are right too."
+             if solved else "Edit each `answer`, run the cell, then run `check`. The checks run your answer (in "
+             "the model, in a real browser, on the lab's servers), so any answer a browser would accept passes. "
+             "Solutions: [solutions/09-exercises-solutions](solutions/09-exercises-solutions.ipynb).")
+    top = md(f"# {title}\n\n{intro}") if solved else md(f"""
+# {title}
+
+**You will be able to:**
+- make a cross-origin picture readable from the attribute and the server's headers
+- write the JavaScript that loads it, reports a load error and catches a refused readback
+- write the Apache or nginx lines that allow it, and read a server log of a failed load
+
+**Before this:** notebooks `00`-`08` (exercise 6 follows `06`, 7 follows `05`, 9 follows `04`) ·
+**Time:** about 45 minutes · [glossary](../docs/glossary.md) · [cheat sheet](../docs/cheat-sheet.md)
+
+{intro}""")
+    cells = [top, code("from cors_lab import OPERATIONS\nfrom cors_lab.exercises import check")]
     for e in EXERCISES:
         cells.append(md(f"## {e.number}. {e.title}\n\n{e.task}"))
+        if e.setup:
+            cells.append(code(e.setup))
         cells.append(code(e.solution if solved else e.starter))
-        cells.append(code(f"check({e.number}, answer)"))
+        cells.append(code(f"check({e.number}, answer{e.check_args})"))
     return cells
 
 
