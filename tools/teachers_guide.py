@@ -50,7 +50,7 @@ def _short(text: str) -> str:
     """The why, on one line, up to its first link (the rule's), else cut after the sentence that passes
     `WHY_MAX` characters."""
     text = " ".join(text.split())
-    link = re.search(r"https?://\S+", text)
+    link = re.search(r"https?://(?!127\.0\.0\.1|localhost)\S+", text)  # the rule's link, not a lab origin
     if link:
         return text[:link.end()]
     if len(text) <= WHY_MAX:
