@@ -449,7 +449,7 @@ class Browser:
         available images, with no request (`available_image_key`); `clear_cache` forgets them too.
         """
         url = str(url)
-        key = available_image_key(url, crossorigin=crossorigin, page_origin=self.origin)
+        key = available_image_key(url, crossorigin=crossorigin, page_origin=self.origin, profile=self.profile)
         earlier = self.available_images.get(key)
         if earlier is not None and cache_mode == "default":
             return replace(earlier, hops=[], elapsed_ms=0.0, crossorigin=crossorigin,
@@ -464,7 +464,7 @@ class Browser:
         started = time.perf_counter()
         deadline = time.monotonic() + self.timeout
         request = image_request(url, page_origin=self.origin, crossorigin=crossorigin, page_url=self.page_url,
-                                container_url=self.container)
+                                container_url=self.container, cookie_samesite=self._cookie_samesite())
         walk = ImageFetch(request, profile=self.profile)
         hops: list[Exchange] = []
         body = b""
@@ -567,6 +567,14 @@ class Browser:
                         freshened, None)
             return Exchange(sent, tuple(send), raw.status, raw.headers, False, stored.why, ms), raw, None
         return Exchange(sent, tuple(send), raw.status, raw.headers, False, "", ms), raw, store
+
+    def _cookie_samesite(self) -> str:
+        """The SameSite attribute of the cookies held (the lab's login sets one cookie); "Lax" by default."""
+        for cookie in self.cookies:
+            rest = {k.lower(): v for k, v in getattr(cookie, "_rest", {}).items()}
+            if rest.get("samesite"):
+                return str(rest["samesite"]).capitalize()
+        return "Lax"
 
     def _cookie_header(self, url: str) -> str | None:
         if not len(self.cookies):

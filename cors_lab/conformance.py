@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from . import render, sequences
 from .browser import Browser, RawResponse, TransportError
+from .errors import UsageError
 from .outcome import Outcome
 from .predict import predict
 from .scenarios import BuiltScenario, LabScenario, matrix
@@ -184,7 +185,7 @@ def _model(built: BuiltScenario, *, lab, page: str, observed: list[dict], profil
     chain = [(r["url"], r["status"], r["headers"]) for r in observed]
     out = predict(page=page, chain=chain, crossorigin=s.crossorigin, cookies=_cookie_hosts(built, profile),
                   operation=s.operation, decodes=_decodes(s, lab=lab, final=observed[-1], profile=profile), engine=profile,
-                  container=built.top_url, body=lab_answer(lab, observed[-1]).body)
+                  container=built.top_url, body=lab_answer(lab, observed[-1]).body, cookie_samesite=s.samesite)
     return out, [_as_dict(h, built) for h in out.requests]
 
 
@@ -238,10 +239,20 @@ def _replay(built: BuiltScenario, *, lab, page: str, observed: list[dict], profi
     b = Browser(page, transport=transport, engine=profile, container=built.top_url)
     if built.login_url:
         b.login(built.login_url)
-    loads = [b.load_image(built.url, crossorigin=co) for co in s.before]
-    loads.append(b.load_image(built.url, crossorigin=s.crossorigin))
+    loads = []
+    for co in (*s.before, s.crossorigin):
+        if loads and _new_document_per_trial(built):
+            b.new_page()
+        loads.append(b.load_image(built.url, crossorigin=co))
     sent = [_as_dict(h.request, built) for load in loads for h in load.hops if not h.from_cache]
     return loads[-1].outcome(s.operation).with_engine("model"), sent
+
+
+def _new_document_per_trial(built: BuiltScenario) -> bool:
+    """Whether the engine runs each of a scenario's trials in a new document (so a new list of
+    available images): an opaque page is a new sandboxed frame each time, and a page after a login is
+    navigated to for every trial (`ScenarioRunner.run` with ``navigate``)."""
+    return built.page_url == "null" or built.login_url is not None
 
 
 def _page(built: BuiltScenario) -> str:
@@ -297,6 +308,8 @@ def _run_one(s: LabScenario, *, lab, runner, engine, profile: str, tags: tuple[s
         kb.login(built.login_url)
     for co in s.before:
         kb.load_image(built.url, crossorigin=co)
+        if _new_document_per_trial(built):
+            kb.new_page()
     row.kernel = kb.load_image(built.url, crossorigin=s.crossorigin).outcome(s.operation)
     row.kernel_ms = (time.perf_counter() - t0) * 1000
     row.kernel_requests = _requests(lab, tag=ktag, client="kernel", built=built)
@@ -327,7 +340,10 @@ def _run_one(s: LabScenario, *, lab, runner, engine, profile: str, tags: tuple[s
     row.model_ms = (time.perf_counter() - t0) * 1000
     if observed and row.model is not None:
         row.built = chosen
-        row.spec, row.spec_requests = _model(chosen, lab=lab, page=_page(chosen), observed=observed, profile="spec")
+        try:
+            row.spec, row.spec_requests = _model(chosen, lab=lab, page=_page(chosen), observed=observed, profile="spec")
+        except (UsageError, TransportError):
+            pass  # the standard goes on where the engine stopped (a deviation): no responses to replay
     if row.model is None and not row.error:
         row.error = "no request reached the server, so there is no response for the model"
     return row
@@ -344,7 +360,11 @@ def deviations_shown(row: Row) -> list[str]:
     shown = []
     for d in profile.deviations:
         without = replace(profile, deviations=tuple(x for x in profile.deviations if x is not d))
-        out, reqs = _model(row.built, lab=row.lab, page=page, observed=observed, profile=without)
+        try:
+            out, reqs = _model(row.built, lab=row.lab, page=page, observed=observed, profile=without)
+        except (UsageError, TransportError):
+            shown.append(d.name)  # without it the model goes on where the engine stopped
+            continue
         if _verdict(out) != _verdict(row.model) or _requests_text(reqs) != _requests_text(row.model_requests):
             shown.append(d.name)
     return shown

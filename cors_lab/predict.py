@@ -36,6 +36,7 @@ def predict(
     browser: str | None = None,
     container: str | None = None,
     body: bytes | None = None,
+    cookie_samesite: str = "Lax",
 ) -> Outcome:
     """Predict what a browser does when ``page`` loads the image behind ``chain`` and runs ``operation``.
 
@@ -57,6 +58,7 @@ def predict(
         it. None: about:blank (an opaque top of its own).
     body: the final response's first bytes, when known: Opaque Response Blocking sniffs them (an
         HTML error page served as text/html is blocked); None: taken to be the image.
+    cookie_samesite: the SameSite attribute of the cookies held ("Lax", "Strict", "None").
 
     Spec: https://html.spec.whatwg.org/multipage/images.html#update-the-image-data
     """
@@ -70,7 +72,7 @@ def predict(
     page_url = page if isinstance(page, str) and "://" in page else None
     first_url = chain[0][0] if chain and isinstance(chain[0], (list, tuple)) and chain[0] else ""
     request = image_request(first_url, page_origin=origin, crossorigin=crossorigin, page_url=page_url,
-                            container_url=container if origin.opaque else None)
+                            container_url=container if origin.opaque else None, cookie_samesite=cookie_samesite)
     held = bool(cookies) if isinstance(cookies, bool) or cookies is None else frozenset(cookies)
     fetched = fetch_image(request, list(chain), cookies_held=held, profile=profile, body=body)
 

@@ -301,6 +301,19 @@ def _random_tester_classes() -> list[LabScenario]:
         LabScenario("cookies/lax-after-cross-site-redirect", "cdn", None, via=("other",), login=True, asset="secret.png",
                     source=issue + "https://httpwg.org/http-extensions/draft-ietf-httpbis-rfc6265bis.html"
                                    "#name-same-site-and-cross-site-req"),
+        # A crossorigin="anonymous" chain that starts on the page's origin, then another origin redirects
+        # again: WebKitGTK checks that redirect as if credentials were included.
+        *[LabScenario(f"redirect/site>cdn>cdn/anonymous/acao={name}", "cdn", "anonymous", knobs=(("acao", "*"),),
+                      via=("site", "cdn"), per_hop=((("status", 302), ("acao", "*")), (("status", 302),) + hop),
+                      source="random tester: WebKitGTK 2.50 refuses * there (measured)", tags=("redirect",))
+          for name, hop in (("star", (("acao", "*"),)), ("exact-acac", (("acao", "{page}"), ("acac", True))))],
+        # HTML's list of available images: Firefox shows a same-origin image again whatever the mode.
+        LabScenario("cache/same-origin-plain-then-anonymous", "site", "anonymous", before=(None,), tags=("cache",),
+                    source="random tester: Firefox ESR 153 makes one request (measured)"),
+        # A sandboxed frame (opaque origin) in a site page, its site's picture, logged in: cross-site.
+        LabScenario("cookies/opaque-frame-in-site-page", "site", "use-credentials", knobs=(("acao", "null"), ("acac", True)),
+                    login=True, page="null", asset="secret.png",
+                    source="random tester: WebKitGTK 2.50 sends the cookie (measured)"),
         LabScenario("cookies/samesite-strict/cdn", "cdn", "use-credentials", knobs=(("acao", "{page}"), ("acac", True)),
                     login=True, samesite="Strict", asset="secret.png", source=issue + "RFC 6265bis same-site requests"),
         # texImage2D: an opaque response that does not decode is checked for taint first.

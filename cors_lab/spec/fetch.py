@@ -112,6 +112,8 @@ class Request:
     container_url: str | None = None
     # "client" until main fetch determines it, then a URL or "no-referrer".
     referrer: str = "client"
+    # The SameSite attribute of the cookies the browser holds (the lab's login): "Lax", "Strict" or "None".
+    cookie_samesite: str = "Lax"
     # The storage access status of the first request, whose Origin header an engine with the
     # "origin-kept-across-redirects" deviation keeps.
     initial_storage_access: str | None = None
@@ -129,7 +131,7 @@ class Request:
 
 
 def image_request(url: str, *, page_origin: Origin, crossorigin: str | None, page_url: str | None = None,
-                  container_url: str | None = None) -> Request:
+                  container_url: str | None = None, cookie_samesite: str = "Lax") -> Request:
     """The request an ``<img>`` with this crossorigin attribute makes.
 
     ``container_url``: for an opaque-origin page (a sandboxed ``srcdoc`` frame), the URL of the page
@@ -139,10 +141,12 @@ def image_request(url: str, *, page_origin: Origin, crossorigin: str | None, pag
     parse_url(url)  # fail early, with the fix, on a URL that cannot be parsed
     if container_url is not None:
         parse_url(container_url)
-    return Request([url], page_origin, mode, credentials_mode, initiator_page=page_url, container_url=container_url)
+    return Request([url], page_origin, mode, credentials_mode, initiator_page=page_url, container_url=container_url,
+                   cookie_samesite=cookie_samesite)
 
 
-def available_image_key(url: str, *, crossorigin: str | None, page_origin: Origin) -> tuple:
+def available_image_key(url: str, *, crossorigin: str | None, page_origin: Origin,
+                        profile: str | Profile = DEFAULT_PROFILE) -> tuple:
     """The key of an image in its document's list of available images.
 
     HTML, update the image data: "Let key be a tuple consisting of urlString, the img element's
@@ -153,6 +157,10 @@ def available_image_key(url: str, *, crossorigin: str | None, page_origin: Origi
     Spec: https://html.spec.whatwg.org/multipage/images.html#list-of-available-images
     """
     mode = cors_settings_state(crossorigin)
+    # Deviation "image-cache-same-origin-any-mode" (Firefox ESR 153): for an image on the page's own
+    # origin the mode is left out (measured: a plain load, then crossorigin="anonymous", one request).
+    if get_profile(profile).has("image-cache-same-origin-any-mode") and same_origin(origin_of(url), page_origin):
+        return (url, "any", None)
     return (url, mode, None if mode == "No CORS" else page_origin.serialize())
 
 
@@ -332,18 +340,23 @@ def cookies_allowed(request: Request, url: str, *, profile: str | Profile = DEFA
             )
         return False, f'credentials mode is "{request.credentials_mode}", so no cookies are sent'
     engine = get_profile(profile)
+    # Deviation "cookies-site-from-top-page" (WebKitGTK 2.50): a sandboxed frame's requests are as
+    # same-site as its top page's (measured: a Strict or Lax login cookie goes from an opaque frame
+    # in a site page to the site's images); the standard makes an opaque origin cross-site to all.
+    page = request.top_level if request.origin.opaque and engine.has("cookies-site-from-top-page") else request.origin
     # RFC 6265bis, "same-site" and "cross-site" requests: "1. The request is not the result of a
     # cross-site redirect. That is, the origin of every url in the request's url list is same-site
     # with the request's current url's origin." A first-party (SameSite=Lax) cookie is not sent after
     # a redirect through another site (measured in Firefox ESR 153: site page, other 302 -> cdn).
     # Deviation "cookies-ignore-redirect-chain" (Chromium 156): only the current URL counts.
     target = origin_of(url)
-    chain_cross_site = not engine.has("cookies-ignore-redirect-chain") and any(
+    # (SameSite=None cookies are not held to same-site requests: the third-party policy below decides.)
+    chain_cross_site = request.cookie_samesite != "None" and not engine.has("cookies-ignore-redirect-chain") and any(
         not same_site(origin_of(u), target) for u in request.url_list[:-1])
-    if chain_cross_site and same_site(request.origin, target):
+    if chain_cross_site and same_site(page, target):
         return False, ("the request came through a redirect from another site, so it is cross-site for cookies "
                        "and the site's cookies (SameSite=Lax) are not sent")
-    if not same_site(request.origin, target):
+    if not same_site(page, target):
         policy = engine.third_party_cookies
         why = {"blocked": "the browser blocks third-party cookies",
                "partitioned": "the browser keeps third-party cookies in a separate jar per top-level site, "
@@ -507,8 +520,10 @@ def hop_request(request: Request, *, cookies_held: bool = True, profile: str | P
     # Fetch Metadata, append the Fetch metadata headers: "1. If r's url is not an potentially
     # trustworthy URL, return." (no Sec-Fetch-* at all)
     metadata = is_potentially_trustworthy(url)
-    # Deviation "no-sec-fetch-after-cors-redirect" (WebKitGTK 2.50): none after a CORS-mode redirect.
-    if request.redirect_count and request.mode == "cors" and engine.has("no-sec-fetch-after-cors-redirect"):
+    # Deviation "no-sec-fetch-after-cors-redirect" (WebKitGTK 2.50): none after a CORS-mode redirect to
+    # another origin (a same-origin redirect keeps them: measured, cdn 307 -> cdn).
+    if request.redirect_count and request.mode == "cors" and engine.has("no-sec-fetch-after-cors-redirect") \
+            and not same_origin(origin_of(request.url_list[-2]), origin_of(url)):
         metadata = False
     # Storage Access Headers insert into "append the Fetch metadata headers", as step 6: "Set the
     # `Sec-Fetch-Storage-Access` header for r": "2. If request's credentials mode is not "include",
@@ -518,10 +533,11 @@ def hop_request(request: Request, *, cookies_held: bool = True, profile: str | P
     storage_access = None
     if metadata and engine.has("storage-access-headers") and request.credentials_mode == "include":
         storage_access = storage_access_status(request)
-    # Deviation "storage-access-same-origin-chain-only" (Firefox ESR 153): none once the chain has left
-    # the page's origin (measured: site 302 -> other sends it on the second request; cdn 302 -> other not).
-    if storage_access is not None and engine.has("storage-access-same-origin-chain-only") and not all(
-            same_origin(origin_of(u), request.origin) for u in request.url_list[:-1]):
+    # Deviation "storage-access-not-after-tainting-redirect" (Firefox ESR 153): none once the request's
+    # redirect-taint is not "same-origin" (measured: site 302 -> other and other 302 -> other send it on
+    # the second request; cdn 302 -> other does not, nor anything after an opaque page's first redirect).
+    if storage_access is not None and engine.has("storage-access-not-after-tainting-redirect") \
+            and redirect_taint(request) != "same-origin":
         storage_access = None
     # Deviation "origin-kept-across-redirects" (Chromium 156): Fetch appends a request Origin header
     # to each hop's own httpRequest (a clone), from that hop's status. Chromium decides it on the
@@ -562,14 +578,16 @@ class CorsCheck:
     anchor = FETCH + "#concept-cors-check"
 
 
-def cors_check(request: Request, response_headers: HeaderList | list | dict) -> CorsCheck:
+def cors_check(request: Request, response_headers: HeaderList | list | dict, *,
+               include: bool | None = None) -> CorsCheck:
     """Does the response let the requesting origin read it?
 
     Spec: https://fetch.spec.whatwg.org/#concept-cors-check
     """
     headers = response_headers if isinstance(response_headers, HeaderList) else HeaderList(response_headers)
     serialized = serialize_request_origin(request)
-    include = request.credentials_mode == "include"
+    # ``include``: checked as if the credentials mode were "include" (an engine's deviation), else from it.
+    include = request.credentials_mode == "include" if include is None else include
     # 1. Let origin be the result of getting `Access-Control-Allow-Origin` from response's header list.
     origin = headers.get("Access-Control-Allow-Origin")
     # 2. If origin is null, then return failure.
@@ -752,7 +770,14 @@ class ImageFetch:
 
         # HTTP fetch, step 4.4 (before redirects are handled): "If request's response tainting is
         # "cors" and a CORS check for request and response returns failure, then return a network error."
-        check = cors_check(request, headers) if request.response_tainting == "cors" else None
+        # Deviation "cors-redirect-check-with-credentials" (WebKitGTK 2.50): a crossorigin="anonymous"
+        # chain that began on the page's own origin has a cross-origin redirect response checked as
+        # if credentials were included: `*` fails there, the page's origin with ACAC true passes
+        # (measured: site 302 -> cdn 302 -> cdn; the final response is checked as the standard says).
+        include = True if (status in REDIRECT_STATUSES and self.profile.has("cors-redirect-check-with-credentials")
+                           and request.credentials_mode == "same-origin"
+                           and same_origin(origin_of(request.url_list[0]), request.origin)) else None
+        check = cors_check(request, headers, include=include) if request.response_tainting == "cors" else None
         self.hops.append(Hop(sent, status, tuple(headers.items()), request.response_tainting, check))
         # Opaque Response Blocking (whatwg/fetch#1755, HTTP fetch step 4.4, before the CORS check
         # becomes 4.5): "If request's response tainting is "opaque", response's status is not a

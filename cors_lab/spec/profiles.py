@@ -80,7 +80,8 @@ _D = {
         ),
         Deviation(
             "no-sec-fetch-after-cors-redirect", "deviation",
-            "sends no `Sec-Fetch-*` header at all on a CORS-mode request after a redirect (no-cors redirects keep them)",
+            "sends no `Sec-Fetch-*` header at all on a CORS-mode request after a redirect to another origin "
+            "(no-cors and same-origin redirects keep them)",
             'Fetch, HTTP-network-or-cache fetch (run for every hop): "Append the Fetch metadata headers for httpRequest"',
             (WPT + "fetch/metadata/redirect/cross-site-redirect.https.sub.html",
              WPT + "fetch/metadata/generated/element-img.https.sub.html"),
@@ -119,9 +120,9 @@ _D = {
             "opaque-page/top=site/site/co=None",
         ),
         Deviation(
-            "storage-access-same-origin-chain-only", "deviation",
-            "with storage-access-headers: after a redirect, sends `Sec-Fetch-Storage-Access` (and the `Origin` it "
-            "brings) only while every earlier URL of the chain was same-origin with the page",
+            "storage-access-not-after-tainting-redirect", "deviation",
+            "with storage-access-headers: sends no `Sec-Fetch-Storage-Access` (nor the `Origin` it brings) once a "
+            "redirect tainted the request (its redirect-taint is not \"same-origin\", as for an `Origin: null`)",
             "Storage Access Headers set the header in \"append the Fetch metadata headers\", which HTTP-network-"
             "or-cache fetch runs for every request of a redirect chain",
             ("https://privacycg.github.io/storage-access-headers/#set-the-sec-fetch-storage-access-header",),
@@ -308,8 +309,9 @@ _D = {
         ),
         Deviation(
             "cache-key-request-mode", "choice",
-            "does not reuse a stored image for a load in another request mode (no-cors vs cors): every "
-            "crossorigin switch refetches (measured in MiniBrowser's ephemeral session: memory cache only)",
+            "does not reuse a stored image for a load in another request mode or credentials mode (no-cors, "
+            "anonymous, use-credentials): every crossorigin switch refetches (measured in MiniBrowser's ephemeral "
+            "session: memory cache only)",
             "Fetch leaves selecting a stored response to HTTP Caching (RFC 9111), which permits but never "
             "requires reuse",
             ("https://fetch.spec.whatwg.org/#cors-protocol-and-http-caches",),
@@ -343,6 +345,43 @@ _D = {
             "of available images; any other load fetches again",
             ("https://html.spec.whatwg.org/multipage/images.html#update-the-image-data",),
             "cache/cors-failure-then-again/picture.png/ctype=image/png",
+        ),
+        Deviation(
+            "cookies-site-from-top-page", "deviation",
+            "sends a sandboxed (opaque-origin) frame's same-site cookies, Strict and Lax ones too, as if the frame "
+            "had its top page's site",
+            "RFC 6265bis: a request is same-site only if its \"client's site for cookies\" is same-site with the "
+            "URL; HTML makes a sandboxed document's origin opaque, a site of its own",
+            ("https://httpwg.org/http-extensions/draft-ietf-httpbis-rfc6265bis.html#name-same-site-and-cross-site-req",
+             "https://html.spec.whatwg.org/multipage/browsers.html#sandboxed-origin-browsing-context-flag"),
+            "cookies/opaque-frame-in-site-page",
+        ),
+        Deviation(
+            "teximage2d-undecodable-image-no-error", "choice",
+            "texImage2D of an image whose bytes did not decode (not a network error) raises no GL error and "
+            "uploads nothing (a tainted one still throws SecurityError)",
+            "WebGL 1.0 says nothing of broken images; Chromium reports INVALID_VALUE \"bad image data\"",
+            ("https://registry.khronos.org/webgl/specs/latest/1.0/#TEXIMAGE2D_HTML",),
+            "orb/application/pdf/co=None/site",
+        ),
+        Deviation(
+            "cors-redirect-check-with-credentials", "deviation",
+            "checks a cross-origin redirect response of a crossorigin=\"anonymous\" load that began on the page's "
+            "own origin as if credentials were included: `*` fails, the page's origin with "
+            "`Access-Control-Allow-Credentials: true` passes (no cookie is sent)",
+            'Fetch, CORS check step 3: "If request\'s credentials mode is not "include" and origin is `*`, return '
+            'success" (the mode is "same-origin" on every hop)',
+            ("https://fetch.spec.whatwg.org/#concept-cors-check",),
+            "redirect/site>cdn>cdn/anonymous/acao=star",
+        ),
+        Deviation(
+            "image-cache-same-origin-any-mode", "deviation",
+            "shows an image of the page's own origin again from its image cache whatever the crossorigin "
+            "attribute: a plain load, then crossorigin=\"anonymous\", make one request",
+            "HTML's list of available images keys an image by its URL, the crossorigin attribute's mode and, "
+            "with CORS, the document's origin",
+            ("https://html.spec.whatwg.org/multipage/images.html#list-of-available-images",),
+            "cache/same-origin-plain-then-anonymous",
         ),
         Deviation(
             "sniffed-body-cached-before-cancel", "choice",
@@ -498,7 +537,9 @@ class Profile:
             # crossorigin="anonymous" load's same-origin redirect is not reused by a plain load).
             return "" if credentials_mode == "include" else "anonymous"
         if self.has("cache-key-request-mode"):
-            return mode
+            # The request mode and the credentials mode (measured: a use-credentials load's redirects
+            # are not reused by an anonymous load, both in "cors" mode).
+            return f"{mode} {credentials_mode}"
         return ""
 
     def orb_console(self, *, rule: str | None, url: str) -> str:
@@ -533,8 +574,8 @@ PROFILES: Mapping[str, Profile] = MappingProxyType({
     ),
     "firefox": Profile(
         "firefox", MEASURED["firefox"],
-        tuple(_D[n] for n in ("storage-access-headers", "storage-access-same-origin-chain-only", "referer-from-opaque-frame",
-                              "failed-image-loads-reused",
+        tuple(_D[n] for n in ("storage-access-headers", "storage-access-not-after-tainting-redirect", "referer-from-opaque-frame",
+                              "failed-image-loads-reused", "image-cache-same-origin-any-mode",
                               "opaque-frame-referer-origin-only",
                               "orb-media-types-not-blocked", "orb-text-plain-nosniff-allowed",
                               "orb-nosniff-blocks-before-sniffing", "orb-sniffs-avif", "svg-type-sniffs-raster",
@@ -550,6 +591,8 @@ PROFILES: Mapping[str, Profile] = MappingProxyType({
         "webkit", MEASURED["webkit"],
         tuple(_D[n] for n in ("origin-on-same-origin-cors", "referer-from-opaque-frame", "no-sec-fetch-after-cors-redirect",
                               "no-orb", "media-types-not-images", "gif-size-after-screen-descriptor",
+                              "cookies-site-from-top-page", "teximage2d-undecodable-image-no-error",
+                              "cors-redirect-check-with-credentials",
                               "avif-size-after-whole-file",
                               "network-error-image-not-broken", "width-reset-keeps-taint", "reset-keeps-taint",
                               "cache-key-request-mode", "cancelled-load-not-cached", "secure-cookies-https-only",

@@ -124,4 +124,4 @@ def test_runs_top_to_bottom_behind_one_origin(nbval_one_origin, notebook):
 
 @pytest.mark.parametrize("notebook", [pytest.param(nb, id=nb.removeprefix("notebooks/")) for nb in NOTEBOOKS])
 def test_outputs_match_behind_one_origin(nbval_one_origin, notebook):
-    assert nbval_one_origin[notebook] == [], [(cell, text[-1500:]) for cell, text in nbval_one_origin[notebook]]
+    assert nbval_one_origin[notebook] == [], [(cell, text[-9000:]) for cell, text in nbval_one_origin[notebook]]

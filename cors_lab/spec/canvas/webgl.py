@@ -81,6 +81,11 @@ class WebGLCanvas(ElementExports, Surface):
             if is_not_origin_clean(source):
                 return self._security_error("The image element contains cross-origin data, and may not be loaded.")
             if source.state == "broken":
+                # Deviation "teximage2d-undecodable-image-no-error" (WebKitGTK 2.50): no GL error.
+                if self.profile.has("teximage2d-undecodable-image-no-error"):
+                    note(self.log, "texImage2D(): the image did not decode; WebKit uploads nothing, no GL error",
+                         "texImage2D")
+                    return None
                 return self._gl_error("INVALID_VALUE", "bad image data")
             # A loaded image of zero size: TexImageImpl finds no pixels, "bad image data" (measured in
             # Chromium 156 on 2026-11-29 with 0x0, 0x10 and 10x0 SVG images; the taint check comes first).
