@@ -451,6 +451,8 @@ WEBKIT_MESSAGES = MappingProxyType({
     ("SecurityError", "tainted", "captureStream"): "Canvas is tainted",
     ("InvalidStateError", "broken", "drawImage"): "The HTMLImageElement provided is in the 'broken' state.",
     ("InvalidStateError", "bad", "createImageBitmap"): "Cannot create ImageBitmap that is not completely available",
+    ("InvalidStateError", "broken", "createImageBitmap"):
+        "Cannot create ImageBitmap from a source with no intrinsic size without providing resize dimensions",
 })
 
 # Console lines for a failed CORS check (Chromium's are built in fetch.py from CorsCheck.console).
