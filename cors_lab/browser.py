@@ -456,7 +456,8 @@ class Browser:
                            reason=f"{earlier.reason} (shown again from the page's list of available images: "
                                   "no request)")
         result = self._load(url, crossorigin, cache_mode=cache_mode)
-        if joins_available_images(loaded=result.event == "load", profile=self.profile):
+        vary = HeaderList(result.hops[-1].headers).get("Vary") if result.hops else None
+        if joins_available_images(loaded=result.event == "load", vary=vary, profile=self.profile):
             self.available_images[key] = result
         return result
 

@@ -310,6 +310,8 @@ def _random_tester_classes() -> list[LabScenario]:
         # HTML's list of available images: Firefox shows a same-origin image again whatever the mode.
         LabScenario("cache/same-origin-plain-then-anonymous", "site", "anonymous", before=(None,), tags=("cache",),
                     source="random tester: Firefox ESR 153 makes one request (measured)"),
+        LabScenario("cache/vary-star-twice", "cdn", None, knobs=(("vary", "*"),), before=(None,), tags=("cache",),
+                    source="random tester: WebKitGTK 2.50 asks again (seed 18022257, measured)"),
         # A sandboxed frame (opaque origin) in a site page, its site's picture, logged in: cross-site.
         LabScenario("cookies/opaque-frame-in-site-page", "site", "use-credentials", knobs=(("acao", "null"), ("acac", True)),
                     login=True, page="null", asset="secret.png",

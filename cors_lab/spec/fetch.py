@@ -164,14 +164,19 @@ def available_image_key(url: str, *, crossorigin: str | None, page_origin: Origi
     return (url, mode, None if mode == "No CORS" else page_origin.serialize())
 
 
-def joins_available_images(*, loaded: bool, profile: str | Profile = DEFAULT_PROFILE) -> bool:
+def joins_available_images(*, loaded: bool, vary: str | None = None, profile: str | Profile = DEFAULT_PROFILE) -> bool:
     """Whether a finished load is added to the document's list of available images: one that loaded
     ("completely available"). Deviation "failed-image-loads-reused" (Firefox ESR 153): a failed one
     too, so loading it again fails again without a request (measured: crossorigin="anonymous" with no
-    ACAO twice in one document reaches the server once).
+    ACAO twice in one document reaches the server once). ``vary``: the final response's `Vary`.
     Spec: https://html.spec.whatwg.org/multipage/images.html#update-the-image-data
     """
-    return loaded or get_profile(profile).has("failed-image-loads-reused")
+    engine = get_profile(profile)
+    # Deviation "image-list-respects-vary-star" (WebKitGTK 2.50): a response with `Vary: *` is never
+    # shown again (measured: a picture with Vary: * loaded twice in one document, two requests).
+    if loaded and vary is not None and vary.strip() == "*" and engine.has("image-list-respects-vary-star"):
+        return False
+    return loaded or engine.has("failed-image-loads-reused")
 
 
 REDIRECT_TAINTS = ("same-origin", "same-site", "cross-site")

@@ -384,6 +384,14 @@ _D = {
             "cache/same-origin-plain-then-anonymous",
         ),
         Deviation(
+            "image-list-respects-vary-star", "deviation",
+            "never shows an image whose response said `Vary: *` again from the document's image list: the same "
+            "URL loaded again in one page asks the server again",
+            "HTML's list of available images ignores HTTP caching (\"even when they don't allow caching per HTTP\")",
+            ("https://html.spec.whatwg.org/multipage/images.html#list-of-available-images",),
+            "cache/vary-star-twice",
+        ),
+        Deviation(
             "sniffed-body-cached-before-cancel", "choice",
             "with cancelled-load-not-cached: keeps a cancelled load's response after all when it read the whole "
             "body before the page saw the headers (a response of at most 4,096 bytes, of a type it sniffs: none, "
@@ -594,7 +602,7 @@ PROFILES: Mapping[str, Profile] = MappingProxyType({
         tuple(_D[n] for n in ("origin-on-same-origin-cors", "referer-from-opaque-frame", "no-sec-fetch-after-cors-redirect",
                               "no-orb", "media-types-not-images", "gif-size-after-screen-descriptor",
                               "cookies-site-from-top-page", "teximage2d-undecodable-image-no-error",
-                              "cors-redirect-check-with-credentials",
+                              "cors-redirect-check-with-credentials", "image-list-respects-vary-star",
                               "avif-size-after-whole-file",
                               "network-error-image-not-broken", "width-reset-keeps-taint", "reset-keeps-taint",
                               "cache-key-request-mode", "cancelled-load-not-cached", "secure-cookies-https-only",

@@ -58,6 +58,14 @@ replace: PICTURES picture.png
 [one-origin-requests-heading]
 regex: <b>(what the servers saw|the requests)</b>
 replace: <b>REQUESTS</b>
+
+[one-origin-kernel-only-note]
+regex: Your browser is behind one origin and cannot reach this lab server, so only the kernel answers here \(notebook 07 runs the probe's own pictures\)\.\n
+replace:
+
+[one-origin-server-lines]
+regex: (?s)<details><summary>(Apache 2\.4|nginx): the lines that make the server of .*?</details>\n
+replace:
 """
 
 
@@ -101,7 +109,7 @@ def test_binder_env_is_what_the_kit_checks():
 def test_the_sanitizer_maps_only_the_one_origin_differences():
     import re
 
-    rules = re.findall(r"regex: (.+)\nreplace: (.+)", ONE_ORIGIN_SANITIZE)
+    rules = re.findall(r"regex: (.+)\nreplace: ?(.*)", ONE_ORIGIN_SANITIZE)
     local = ("getImageData on http://127.0.0.1:PORT/img/picture.png?acao=* from page http://127.0.0.1:PORT "
              "<b>what the servers saw</b> <code>http://127.0.0.1:PORT</code> cdn picture.png")
     behind = (f"getImageData on http://127.0.0.1:PORT{PREFIX}cors-lab/img/picture.png?acao=* from page null "
@@ -113,6 +121,12 @@ def test_the_sanitizer_maps_only_the_one_origin_differences():
         return text
 
     assert clean(local) == clean(behind)
+    # ask() behind one origin: a note that only the kernel answers, and no server lines for the
+    # extension's own pictures (they are not the lab's knobs).
+    config = "<details><summary>nginx: the lines that make the server of http://127.0.0.1:PORT answer</summary>\nx\n</details>\n"
+    note = ("Your browser is behind one origin and cannot reach this lab server, so only the kernel answers here "
+            "(notebook 07 runs the probe's own pictures).\n")
+    assert clean("Why\n" + config) == clean("Why\n" + note) == "Why\n"
     assert clean("page https://a.test") == "page https://a.test" and clean("other picture.png") == "other picture.png"
 
 
