@@ -1,11 +1,13 @@
 """Fixtures of the e2e tests: the learner's venv and a one-origin JupyterHub (skipped, with the install
-command, where jupyterhub, configurable-http-proxy or root are missing; Chromium comes from tests/conftest.py)."""
+command, where jupyterhub, configurable-http-proxy or root are missing; Chromium comes from tests/conftest.py),
+and the Jupyter servers the session shares (``jupyter``: one per app, address and extension setting)."""
 
 from __future__ import annotations
 
 import pytest
 
 from .hub import Hub, hub_version, unavailable_reason
+from .jupyter import JupyterPool
 from .notebook import QUIET_LAB, ROOT
 from .venv import LearnerVenv
 
@@ -32,3 +34,20 @@ def one_origin_hub(learner_venv):
         yield hub
     finally:
         hub.stop()
+
+
+@pytest.fixture(scope="session")
+def jupyter(tmp_path_factory):
+    """``jupyter(app, ip=None, extension=False)``: a started Jupyter server shared by the session (`JupyterPool`)."""
+    pool = JupyterPool(tmp_path_factory)
+    try:
+        yield pool
+    finally:
+        pool.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _kernels_end_with_their_module(jupyter):
+    """The shared servers' kernels (and the labs they started) end with the module that opened them."""
+    yield
+    jupyter.shutdown_kernels()

@@ -8,7 +8,8 @@ off, private runtime/settings/workspace/config directories, and ``--allow-root``
 extension is NOT enabled unless asked (``extension=True``): then the kit's own command does it, into
 the server's private config directory, as ``python -m cors_lab enable-extension`` would into an
 environment. ``base_url`` serves under a prefix, as a JupyterHub single-user server does.
-Every process is marked (``procs.MARKER``) and swept on ``stop``.
+Every process is marked (``procs.MARKER``) and swept on ``stop``. ``JupyterPool`` keeps one started server
+per (app, address, extension) for tests that only open notebooks in it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -25,7 +27,7 @@ import requests
 
 from . import procs
 from .hub import free_ports
-from .notebook import QUIET_LAB, write_lab_settings
+from .notebook import QUIET_LAB, ROOT, write_lab_settings
 
 START_TIMEOUT_S = 60
 APP_CLASS = {"lab": "LabApp", "notebook": "JupyterNotebookApp"}
@@ -98,15 +100,60 @@ class JupyterServer(procs.Service):
         except requests.RequestException:
             return False
 
+    def add_notebook(self, name: str, cells: list[str]) -> str:
+        """Write ``name``.ipynb, holding ``cells`` as code cells, into the served folder; returns ``name``.
+        A notebook of its own is a kernel of its own: tests sharing a server never share a kernel."""
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+        nb.metadata["language_info"] = {"name": "python"}
+        nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+        nbformat.write(nb, self.root / "notebooks" / f"{name}.ipynb")
+        return name
 
-def serve_cells(tmp_path, cells: list[str], *, app: str = "lab", extension: bool = False) -> JupyterServer:
-    """A (not yet started) server on one notebook, live.ipynb, holding ``cells`` as code cells."""
-    folder = tmp_path / "nb"
-    folder.mkdir()
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
-    nbformat.write(nb, folder / "live.ipynb")
-    return JupyterServer(app=app, root=tmp_path / "server", notebooks=folder, ip="127.0.0.1", extension=extension,
-                         open="live")
+    def copy_notebook(self, name: str, as_name: str) -> str:
+        """A copy of served notebook ``name`` as ``as_name`` (a fresh kernel for the same cells); returns ``as_name``."""
+        shutil.copy2(self.root / "notebooks" / f"{name}.ipynb", self.root / "notebooks" / f"{as_name}.ipynb")
+        return as_name
+
+    def shutdown_kernels(self) -> None:
+        """End every kernel the server runs (its REST API, as the Running panel's "Shut Down All" does),
+        all at once: each DELETE waits for its kernel's own shutdown."""
+        api = f"{self.base}api/kernels"
+        auth = {"Authorization": f"token {self.token}"}
+        kernels = requests.get(api, headers=auth, timeout=10).json()
+        with ThreadPoolExecutor(max(1, len(kernels))) as pool:
+            for reply in pool.map(lambda k: requests.delete(f"{api}/{k['id']}", headers=auth, timeout=30), kernels):
+                if reply.status_code != 404:  # 404: that kernel had ended already
+                    reply.raise_for_status()
+
+
+class JupyterPool:
+    """``pool(app, ip=None, extension=False)``: a started `JupyterServer` on a copy of the course notebooks, one
+    per (app, ip, extension), started on first use and kept until `stop`.
+
+    Tests that only open notebooks share a server instead of each starting one (a start costs 5-8 s of
+    the machine's 2 cores); each opens a notebook of its own (`add_notebook`, `copy_notebook`), so each
+    still gets a fresh kernel, page and browser context. ``shutdown_kernels`` ends the kernels between modules.
+    """
+
+    def __init__(self, tmp_path_factory) -> None:
+        self.tmp_path_factory = tmp_path_factory
+        self.servers: dict[tuple, JupyterServer] = {}
+
+    def __call__(self, app: str = "lab", ip: str | None = None, *, extension: bool = False) -> JupyterServer:
+        key = (app, ip, extension)
+        if key not in self.servers:
+            name = f"{app}-{ip or 'localhost'}" + ("-ext" if extension else "")
+            server = JupyterServer(app=app, root=self.tmp_path_factory.mktemp(name), notebooks=ROOT / "notebooks",
+                                   ip=ip, extension=extension)
+            self.servers[key] = server.start()  # a failed start stopped itself and raised
+        return self.servers[key]
+
+    def shutdown_kernels(self) -> None:
+        for server in self.servers.values():
+            server.shutdown_kernels()
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+        self.servers.clear()

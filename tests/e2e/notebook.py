@@ -9,6 +9,7 @@ Every wait has a timeout.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -204,9 +205,12 @@ def record(name: str, values: dict) -> None:
     """Keep measured figures in SHOTS/e2e-measures.json (one entry per name, newest wins) for the report."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / "e2e-measures.json"
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data[name] = {k: round(v, 2) if isinstance(v, float) else v for k, v in values.items()}
-    path.write_text(json.dumps(data, indent=1, sort_keys=True))
+    # Locked: pytest-xdist's workers (the README's -n 2) write here at the same time.
+    with open(SHOTS / "e2e-measures.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = json.loads(path.read_text()) if path.exists() else {}
+        data[name] = {k: round(v, 2) if isinstance(v, float) else v for k, v in values.items()}
+        path.write_text(json.dumps(data, indent=1, sort_keys=True))
 
 
 def error_outputs(cells: list[dict]) -> list[str]:

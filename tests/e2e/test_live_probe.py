@@ -2,8 +2,10 @@
 ``await ticket`` inside a cell, the opaque-origin page with the kit's server extension, a lab started on
 purpose under the other host name, and the extension itself answering without a token.
 
-Each test writes its notebook, starts ``jupyter lab`` / ``jupyter notebook`` on it (tests/e2e/jupyter.py),
-runs it all, waits for the probe's data-* state in the page, then asks the kernel itself what reached it.
+Each test writes its notebook into a Jupyter server the session shares (the ``jupyter`` fixture: one
+``jupyter lab`` / ``jupyter notebook`` per app, address and extension setting, tests/e2e/jupyter.py), opens
+it in a fresh browser context (so a kernel of its own), runs it all, waits for the probe's data-* state in
+the page, then asks the kernel itself what reached it.
 (Formerly tests/test_e2e_jupyterlab.py, with its own server class; now on the e2e helpers.)
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from .jupyter import JupyterServer, serve_cells
+from .jupyter import JupyterServer
 from .notebook import NotebookPage, new_context, record
 
 TAINTED = "tainted by cross-origin data"
@@ -57,10 +59,11 @@ STATE = """{
 }"""
 
 
-def _run(chromium, server: JupyterServer, tickets: list[str], *, host: str | None = None, shot: str) -> tuple:
+def _run(chromium, server: JupyterServer, name: str, tickets: list[str], *, host: str | None = None,
+         shot: str) -> tuple:
     context, _ = new_context(chromium)
     try:
-        nb = NotebookPage(context, runtime=server.runtime).open(server.notebook_url("live", host=host))
+        nb = NotebookPage(context, runtime=server.runtime).open(server.notebook_url(name, host=host))
         nb.run_all()
         view = nb.wait_for_probe(tickets)
         state = nb.wait_for_kernel(STATE, lambda s: set(tickets) <= {*s["results"], *s["failures"]}, timeout=20,
@@ -85,13 +88,10 @@ def _run(chromium, server: JupyterServer, tickets: list[str], *, host: str | Non
 
 @pytest.mark.browser
 @pytest.mark.parametrize("app", ["lab", "notebook"])
-def test_live_probe_with_await_and_compare(chromium, tmp_path, app):
-    server = serve_cells(tmp_path, LIVE_CELLS, app=app)
-    try:
-        server.start()
-        state, view, text, _, pageerrors = _run(chromium, server, ["t1", "t2", "t3"], shot=f"e2e-{app}-live")
-    finally:
-        server.stop()
+def test_live_probe_with_await_and_compare(chromium, jupyter, app):
+    server = jupyter(app, "127.0.0.1")
+    name = server.add_notebook("live-await-compare", LIVE_CELLS)
+    state, view, text, _, pageerrors = _run(chromium, server, name, ["t1", "t2", "t3"], shot=f"e2e-{app}-live")
     site = state["site"]
     assert state["failures"] == {} and state["errors"] == [] and state["problem"] is None
     assert state["status"].startswith("ready:") and view["corsLabState"] == "ready" and not view.get("corsLabProblem")
@@ -110,14 +110,11 @@ def test_live_probe_with_await_and_compare(chromium, tmp_path, app):
 
 
 @pytest.mark.browser
-def test_opaque_probe_and_compare_with_the_extension(chromium, tmp_path):
-    server = serve_cells(tmp_path, OPAQUE_CELLS, extension=True)
-    try:
-        server.start()
-        state, _, text, _, pageerrors = _run(chromium, server, ["t1", "t2", "t3", "t4", "t5", "t6"],
-                                             shot="e2e-jupyterlab-opaque")
-    finally:
-        server.stop()
+def test_opaque_probe_and_compare_with_the_extension(chromium, jupyter):
+    server = jupyter("lab", "127.0.0.1", extension=True)
+    name = server.add_notebook("live-opaque", OPAQUE_CELLS)
+    state, _, text, _, pageerrors = _run(chromium, server, name, ["t1", "t2", "t3", "t4", "t5", "t6"],
+                                         shot="e2e-jupyterlab-opaque")
     assert state["failures"] == {} and state["errors"] == [] and state["problem"] is None
     assert state["status"].startswith("ready:") and "in a page on null" in state["status"]
     # Absolute URLs on the notebook's own server (the kernel's address of it: the page was not there yet).
@@ -139,14 +136,11 @@ def test_opaque_probe_and_compare_with_the_extension(chromium, tmp_path):
 
 
 @pytest.mark.browser
-def test_a_lab_started_under_the_other_name_warns_with_a_fix_and_wait_never_blocks(chromium, tmp_path):
-    server = serve_cells(tmp_path, MISMATCH_CELLS)
-    try:
-        server.start()
-        state, view, text, extra, _ = _run(chromium, server, ["t1"], host="localhost",
-                                           shot="e2e-jupyterlab-host-mismatch")
-    finally:
-        server.stop()
+def test_a_lab_started_under_the_other_name_warns_with_a_fix_and_wait_never_blocks(chromium, jupyter):
+    server = jupyter("lab", "127.0.0.1")
+    name = server.add_notebook("live-host-mismatch", MISMATCH_CELLS)
+    state, view, text, extra, _ = _run(chromium, server, name, ["t1"], host="localhost",
+                                       shot="e2e-jupyterlab-host-mismatch")
     assert "Your browser opened Jupyter at localhost, but the lab runs as 127.0.0.1" in state["problem"]
     assert 'Fix: lab = cors_lab.start(host="localhost")' in state["problem"]
     # The page says it too.
@@ -158,60 +152,52 @@ def test_a_lab_started_under_the_other_name_warns_with_a_fix_and_wait_never_bloc
     assert "later cell" in extra["waited"] or extra["waited"].startswith("Outcome("), extra["waited"]
 
 
-def test_extension_serves_pictures_without_a_token(tmp_path):
-    server = serve_cells(tmp_path, ["1"], extension=True)
-    try:
-        server.start()
-        base = f"{server.base}cors-lab/img"
-        r = requests.get(f"{base}/picture.png?acao=*&vary=Origin", headers={"Origin": "null"}, timeout=10,
-                         allow_redirects=False)
-        assert r.status_code == 200 and r.headers["Content-Type"] == "image/png"
-        assert r.headers["Access-Control-Allow-Origin"] == "*" and r.headers["Vary"] == "Origin"
-        for absent in ("Set-Cookie", "Content-Security-Policy", "X-Content-Type-Options"):
-            assert absent not in r.headers, absent
-        # The lab's validators, not tornado's: a revalidation gets the lab's 304, CORS headers kept.
-        assert r.headers["Last-Modified"] == "Wed, 01 Jan 2025 00:00:00 GMT" and r.headers["Etag"].count("-") == 2
-        again = requests.get(f"{base}/picture.png?acao=*&vary=Origin", headers={"Origin": "null", "If-None-Match": r.headers["Etag"]},
-                             timeout=10, allow_redirects=False)
-        assert again.status_code == 304 and again.headers["Access-Control-Allow-Origin"] == "*" and not again.content
-        plain = requests.get(f"{base}/picture.png", timeout=10, allow_redirects=False)
-        assert plain.status_code == 200 and "Access-Control-Allow-Origin" not in plain.headers
-        assert plain.content == r.content
-        head = requests.head(f"{base}/picture.png", timeout=10, allow_redirects=False)
-        assert head.status_code == 200 and int(head.headers["Content-Length"]) == len(r.content)
-        apache = requests.get(f"{base}/picture.png?apache=1", headers={"Origin": "null"}, timeout=10)
-        assert "Access-Control-Allow-Origin" not in apache.headers  # SetEnvIf Origin ":" does not match "null"
-        bad = requests.get(f"{base}/picture.png?to=http://127.0.0.1:1/", timeout=10, allow_redirects=False)
-        assert bad.status_code == 400 and "cannot redirect" in bad.text
-        for path in ("/nope.png", "/..%2Fservers.py", "/picture.png.bak"):
-            assert requests.get(base + path, timeout=10, allow_redirects=False).status_code == 404, path
-        # Everything else on the server still needs the token.
-        assert requests.get(f"{server.base}api/contents", timeout=10, allow_redirects=False).status_code == 403
-    finally:
-        server.stop()
+def test_extension_serves_pictures_without_a_token(jupyter):
+    server = jupyter("lab", "127.0.0.1", extension=True)
+    base = f"{server.base}cors-lab/img"
+    r = requests.get(f"{base}/picture.png?acao=*&vary=Origin", headers={"Origin": "null"}, timeout=10,
+                     allow_redirects=False)
+    assert r.status_code == 200 and r.headers["Content-Type"] == "image/png"
+    assert r.headers["Access-Control-Allow-Origin"] == "*" and r.headers["Vary"] == "Origin"
+    for absent in ("Set-Cookie", "Content-Security-Policy", "X-Content-Type-Options"):
+        assert absent not in r.headers, absent
+    # The lab's validators, not tornado's: a revalidation gets the lab's 304, CORS headers kept.
+    assert r.headers["Last-Modified"] == "Wed, 01 Jan 2025 00:00:00 GMT" and r.headers["Etag"].count("-") == 2
+    again = requests.get(f"{base}/picture.png?acao=*&vary=Origin", headers={"Origin": "null", "If-None-Match": r.headers["Etag"]},
+                         timeout=10, allow_redirects=False)
+    assert again.status_code == 304 and again.headers["Access-Control-Allow-Origin"] == "*" and not again.content
+    plain = requests.get(f"{base}/picture.png", timeout=10, allow_redirects=False)
+    assert plain.status_code == 200 and "Access-Control-Allow-Origin" not in plain.headers
+    assert plain.content == r.content
+    head = requests.head(f"{base}/picture.png", timeout=10, allow_redirects=False)
+    assert head.status_code == 200 and int(head.headers["Content-Length"]) == len(r.content)
+    apache = requests.get(f"{base}/picture.png?apache=1", headers={"Origin": "null"}, timeout=10)
+    assert "Access-Control-Allow-Origin" not in apache.headers  # SetEnvIf Origin ":" does not match "null"
+    bad = requests.get(f"{base}/picture.png?to=http://127.0.0.1:1/", timeout=10, allow_redirects=False)
+    assert bad.status_code == 400 and "cannot redirect" in bad.text
+    for path in ("/nope.png", "/..%2Fservers.py", "/picture.png.bak"):
+        assert requests.get(base + path, timeout=10, allow_redirects=False).status_code == 404, path
+    # Everything else on the server still needs the token.
+    assert requests.get(f"{server.base}api/contents", timeout=10, allow_redirects=False).status_code == 403
 
 
-def test_nothing_but_images_goes_out_without_a_csp_and_bad_input_is_400(tmp_path):
-    server = serve_cells(tmp_path, ["1"], extension=True)
-    try:
-        server.start()
-        base = f"{server.base}cors-lab/img"
+def test_nothing_but_images_goes_out_without_a_csp_and_bad_input_is_400(jupyter):
+    server = jupyter("lab", "127.0.0.1", extension=True)
+    base = f"{server.base}cors-lab/img"
 
-        def get(path):
-            return requests.get(base + path, timeout=10, allow_redirects=False)
+    def get(path):
+        return requests.get(base + path, timeout=10, allow_redirects=False)
 
-        image = get("/picture.png?acao=*")
-        assert image.status_code == 200 and "Content-Security-Policy" not in image.headers  # as the lab servers
-        for path, status in [("/nope.png", 404), ("/picture.png?bogus=1", 400), ("/picture.png?acao=a%0BX-Injected:%20yes", 400),
-                             ("/picture.png?acao=%01", 400), ("/picture.png?ctype=text/html", 200), ("/picture.png?ctype=", 200)]:
-            r = get(path)
-            assert r.status_code == status, (path, r.status_code, r.text)
-            assert r.headers["Content-Security-Policy"] == "default-src 'none'", path
-            assert "X-Injected" not in r.headers
-            if status != 200:
-                assert r.headers["X-Content-Type-Options"] == "nosniff" and r.headers["Content-Type"].startswith("text/plain")
-                assert r.text.count("\n") == 1 and "Traceback" not in r.text
-        log = server.tail(400)
-        assert "Traceback" not in log and "Uncaught exception" not in log
-    finally:
-        server.stop()
+    image = get("/picture.png?acao=*")
+    assert image.status_code == 200 and "Content-Security-Policy" not in image.headers  # as the lab servers
+    for path, status in [("/nope.png", 404), ("/picture.png?bogus=1", 400), ("/picture.png?acao=a%0BX-Injected:%20yes", 400),
+                         ("/picture.png?acao=%01", 400), ("/picture.png?ctype=text/html", 200), ("/picture.png?ctype=", 200)]:
+        r = get(path)
+        assert r.status_code == status, (path, r.status_code, r.text)
+        assert r.headers["Content-Security-Policy"] == "default-src 'none'", path
+        assert "X-Injected" not in r.headers
+        if status != 200:
+            assert r.headers["X-Content-Type-Options"] == "nosniff" and r.headers["Content-Type"].startswith("text/plain")
+            assert r.text.count("\n") == 1 and "Traceback" not in r.text
+    log = server.tail(400)
+    assert "Traceback" not in log and "Uncaught exception" not in log

@@ -15,7 +15,6 @@ import pytest
 from cors_lab.engines import engine_class, unavailable_reason
 
 from .engine_page import EnginePage
-from .jupyter import serve_cells
 from .notebook import NotebookPage, record
 
 CELLS = [
@@ -43,30 +42,27 @@ EXPECTED_ORIGIN = {"firefox": [None], "webkit": ["site"]}
 
 @pytest.mark.browser
 @pytest.mark.parametrize("name", ["firefox", "webkit"])
-def test_jupyterlab_in_the_engine_predicts_with_its_profile_and_agrees(tmp_path, name):
+def test_jupyterlab_in_the_engine_predicts_with_its_profile_and_agrees(jupyter, name):
     reason = unavailable_reason(name)
     if reason:
         pytest.skip(reason)
-    server = serve_cells(tmp_path, CELLS)
-    try:
-        server.start()
-        with engine_class(name)(timeout_ms=30_000) as engine, engine.context() as ctx:
-            ctx.resize(1280, 1000)
-            nb = NotebookPage(None, runtime=server.runtime, page=EnginePage(ctx)).open(server.notebook_url("live"))
-            nb.run_all()
-            nb.wait_for_probe(["t1", "t2", "t3"], timeout_ms=60_000)
-            state = nb.wait_for_kernel(STATE, lambda s: s["comparison"] and s["comparison"][0]["agree"] is not None
-                                       and s["comparison"][0]["profile"] == name, timeout=30, strict=False)
-            nb.page.wait_for_function(
-                "() => document.querySelectorAll('.cors-lab-profiles').length > 0"
-                " && !document.body.innerText.includes('waiting for the browser')", timeout=20_000)
-            nb.screenshot(f"e2e-{name}-probe", at=".cors-lab-live")
-            nb.screenshot(f"e2e-{name}-compare", at=".cors-lab-compare")
-            text = nb.page.inner_text("body")
-            said = nb.page.evaluate("() => [...document.querySelectorAll('.cors-lab-live-engine')].map(e => e.textContent)")
-            record(f"e2e-{name}-live", {**nb.timings, "server_start_s": server.start_s, "engine": engine.version})
-    finally:
-        server.stop()
+    server = jupyter("lab", "127.0.0.1")
+    notebook = server.add_notebook(f"live-in-{name}", CELLS)
+    with engine_class(name)(timeout_ms=30_000) as engine, engine.context() as ctx:
+        ctx.resize(1280, 1000)
+        nb = NotebookPage(None, runtime=server.runtime, page=EnginePage(ctx)).open(server.notebook_url(notebook))
+        nb.run_all()
+        nb.wait_for_probe(["t1", "t2", "t3"], timeout_ms=60_000)
+        state = nb.wait_for_kernel(STATE, lambda s: s["comparison"] and s["comparison"][0]["agree"] is not None
+                                   and s["comparison"][0]["profile"] == name, timeout=30, strict=False)
+        nb.page.wait_for_function(
+            "() => document.querySelectorAll('.cors-lab-profiles').length > 0"
+            " && !document.body.innerText.includes('waiting for the browser')", timeout=20_000)
+        nb.screenshot(f"e2e-{name}-probe", at=".cors-lab-live")
+        nb.screenshot(f"e2e-{name}-compare", at=".cors-lab-compare")
+        text = nb.page.inner_text("body")
+        said = nb.page.evaluate("() => [...document.querySelectorAll('.cors-lab-live-engine')].map(e => e.textContent)")
+        record(f"e2e-{name}-live", {**nb.timings, "server_start_s": server.start_s, "engine": engine.version})
     assert state["failures"] == {} and state["errors"] == []
     assert state["detected"]["engine"] == name and state["detected"]["agrees"] is True, state["detected"]
     assert state["profile"] == name and state["measured"] is True, state
