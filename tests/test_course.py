@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cors_lab import Browser, course
-from cors_lab.course import OUTCOMES, Question, Revealed, ask, choose, outcome_class, reference_copy
+from cors_lab.course import Question, Revealed, ask, choose, outcome_class, reference_copy
 from cors_lab.outcome import Outcome
 
 
