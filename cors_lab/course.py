@@ -85,7 +85,7 @@ MAX_HOPS = 20  # as Fetch's redirect count
 def server_config(url: str) -> list[Shown]:
     """The Apache and nginx lines that make a real server answer as the lab did for ``url`` (each hop
     of a redirect chain), from `cors_lab.serverconf`; a knob no stock directive can do is said so.
-    Empty for a URL that is not a lab picture (the kit's server extension, a login)."""
+    For a URL that is not a lab picture (the kit's server extension), one block per server saying so."""
     from .errors import UsageError
     from .serverconf import ConfigRefused, apache_config, knobs_from_url, nginx_config
 
@@ -95,7 +95,14 @@ def server_config(url: str) -> list[Shown]:
         try:
             _, knobs = knobs_from_url(hops[-1])
         except UsageError:
-            return shown if len(hops) > 1 else []
+            if len(hops) > 1:
+                return shown
+            # Not a lab picture (the kit's own server extension behind one origin): still one block per
+            # server, so an answer shows the same parts everywhere.
+            return [Shown(f"# {hops[0].split('?')[0]} is served by the kit's Jupyter server extension, which has "
+                          "no knobs: no server lines to show.", language=language, folded=True,
+                          title=f"{server}: the lines that make the server of this picture answer as it did")
+                    for server, language in (("Apache 2.4", "apache"), ("nginx", "nginx"))]
         if not isinstance(knobs.get("to"), str):
             break
         hops.append(knobs["to"])
@@ -246,7 +253,9 @@ def ask(lab: Any, url: str, *, crossorigin: str | None = None, operation: str = 
         right = {"outcome": outcome_class(kernel)}
         if exception:
             right["exception"] = kernel.exception or "none"
-        shown = [result, Shown(kernel.why or "", title="Why"), *notes]
+        # The notes go in the Why block, so an answer has the same outputs wherever it runs.
+        why = "\n\n".join([kernel.why or "", *(n.text for n in notes)])
+        shown = [result, Shown(why, title="Why")]
         if show_code:
             shown.append(Shown(javascript(Trial(str(url), crossorigin, operation, misplaced=misplaced)), language="js",
                                title="The JavaScript that ran (paste it into the console of a page on the page's origin)"))
