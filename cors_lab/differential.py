@@ -376,11 +376,19 @@ KNOWN: tuple[tuple[str, str, Callable[[conformance.Row], bool]], ...] = (
      "of an image that loaded but was cut short, as it cannot decode it whole; the model sees a loaded image "
      "(random seeds 8813960, 20261130)",
      lambda r: r.scenario.operation in ("createImageBitmap", "texImage2D") and _truncated(r.scenario)),
-    ("firefox-image-cache-across-documents",
-     "not modelled yet: Firefox ESR 153's image cache outlives a document (an opaque page's new frame reuses an "
-     "image) and re-requests a redirect it took before; the kit models HTML's per-document list only "
-     "(random seeds 8812001, 8813993)",
-     lambda r: r.engine == "firefox" and bool(r.scenario.before) and (bool(r.scenario.via) or r.scenario.page == "null")),
+    ("image-cache-across-documents",
+     "not modelled yet: Firefox ESR 153's and WebKitGTK 2.50's image caches outlive a document (an opaque page's "
+     "new frame shows an image loaded before without a request), and Firefox re-requests a redirect it took "
+     "before; the kit models HTML's per-document list only (random seeds 8812001, 8813993, 19654180)",
+     lambda r: bool(r.scenario.before) and (
+         (r.engine == "firefox" and (bool(r.scenario.via) or r.scenario.page == "null"))
+         or (r.engine == "webkit" and r.scenario.page == "null"))),
+    ("webkit-undecodable-load-refetched",
+     "not modelled yet: WebKitGTK 2.50 asks the server again for an image whose earlier load did not decode (a "
+     "video or pdf type, a cut body), where the model reuses the cached response (random seed 20018965)",
+     lambda r: r.engine == "webkit" and bool(r.scenario.before) and (_truncated(r.scenario) or any(
+         name == "ctype" and str(value).startswith(("video/", "application/pdf", "multipart/x-mixed-replace"))
+         for name, value in r.scenario.knobs))),
     ("webkit-cors-load-reused-for-no-cors",
      "not modelled yet: WebKitGTK 2.50 shows an image loaded in CORS mode again for a later load of the same URL "
      "in another mode (random seed 8813108)",

@@ -57,7 +57,7 @@ def test_jupyterlab_in_the_engine_predicts_with_its_profile_and_agrees(jupyter, 
                                    and s["comparison"][0]["profile"] == name, timeout=30, strict=False)
         nb.page.wait_for_function(
             "() => document.querySelectorAll('.cors-lab-profiles').length > 0"
-            " && !document.body.innerText.includes('waiting for the browser')", timeout=20_000)
+            " && !document.body.innerText.includes('waiting for the browser')", timeout=60_000)  # WebKitGTK under two test processes: 20 s was not always enough
         nb.screenshot(f"e2e-{name}-probe", at=".cors-lab-live")
         nb.screenshot(f"e2e-{name}-compare", at=".cors-lab-compare")
         text = nb.page.inner_text("body")
