@@ -200,9 +200,15 @@ class Panel(w.VBox):
             knobs["apache"] = True
         return knobs
 
-    def url(self) -> str:
-        """The permalink for the current settings (validated: a bad value raises UsageError with the fix)."""
+    def url(self, *, nonce: bool = False) -> str:
+        """The permalink for the current settings (validated: a bad value raises UsageError with the fix).
+
+        ``nonce`` adds a fresh nonce: a run's own URL, which no image list or cache of an earlier run holds
+        (a browser shows an image it loaded before in the same page again without asking the server, so a
+        run after "logged in" changed would show the old picture)."""
         knobs = self.knobs()
+        if nonce:
+            knobs["nonce"] = True
         if self.opaque:
             return self.probe.url(self.asset.value, **knobs)
         target = self.lab[self.target.value]
@@ -227,6 +233,7 @@ class Panel(w.VBox):
                     self._offer_rebind()
                     return None
                 url = self.url()
+                run_url = self.url(nonce=True)
                 if not self.opaque:
                     self._log_in_or_out()
                     self.lab.clear_log()
@@ -237,7 +244,7 @@ class Panel(w.VBox):
                     print(f"The kernel browser now browses as {self._profile()}, your browser's engine "
                           "(its cookies and HTTP cache start empty).")
                     self.browser = self._kernel_browser()
-                result = compare(self.lab, url, crossorigin, self.operation.value, self.probe, browser=self.browser,
+                result = compare(self.lab, run_url, crossorigin, self.operation.value, self.probe, browser=self.browser,
                                  all_profiles=self.all_profiles.value)
                 self.last = result
                 self._show(result, url)

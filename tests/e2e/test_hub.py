@@ -14,7 +14,10 @@ import time
 import pytest
 
 from .course import PANEL_CELL, PANEL_STATE, PROBE_STATE, TAINTED_CELL
+from .hub import Hub
 from .notebook import (
+    QUIET_LAB,
+    ROOT,
     NotebookPage,
     error_outputs,
     new_context,
@@ -139,12 +142,9 @@ def test_kernel_notebooks_run_to_the_end_on_hub(chromium, one_origin_hub, name, 
     assert blocked == [], blocked
 
 
-def test_hub_stops_without_leftovers(chromium, one_origin_hub):
-    """The fixture's promise: after stop, no process it started (hub, proxy, server, kernel) is left.
-
-    Last in this module: it stops the module's own hub (the fixture's stop afterwards finds nothing left
-    to do) instead of starting a second one, so what it stops is a hub that served every test above."""
-    hub = one_origin_hub
+def test_hub_stops_without_leftovers(chromium, learner_venv):
+    """The fixture's promise: after stop, no process it started (hub, proxy, server, kernel) is left."""
+    hub = Hub(venv=learner_venv, notebooks=ROOT / "notebooks", lab_settings=QUIET_LAB).start()
     try:
         context, _ = new_context(chromium, only_origin=hub.url)
         try:
