@@ -572,9 +572,9 @@ class Browser:
     def _cookie_samesite(self) -> str:
         """The SameSite attribute of the cookies held (the lab's login sets one cookie); "Lax" by default."""
         for cookie in self.cookies:
-            rest = {k.lower(): v for k, v in getattr(cookie, "_rest", {}).items()}
-            if rest.get("samesite"):
-                return str(rest["samesite"]).capitalize()
+            value = cookie.get_nonstandard_attr("SameSite") or cookie.get_nonstandard_attr("samesite")
+            if value:
+                return str(value).capitalize()
         return "Lax"
 
     def _cookie_header(self, url: str) -> str | None:

@@ -385,31 +385,28 @@ def _webp_after(data: bytes) -> int | None:
     return {b"VP8 ": 30, b"VP8L": 25, b"VP8X": 30}.get(bytes(data[12:16]))
 
 
-def _avif_after(data: bytes) -> int | None:
-    # Every top-level box up to the end of the whole 'meta' box (libavif parses meta before it
-    # reports the size; the 'ispe' property inside it arrives earlier but is not enough).
+def _box_end(data: bytes, kind: bytes) -> int | None:
+    # Walk the top-level ISO-BMFF boxes: the end of the first box of this kind (None: not there yet).
     pos = 0
     while pos + 8 <= len(data):
-        size, kind = struct.unpack_from(">I4s", data, pos)
+        size, name = struct.unpack_from(">I4s", data, pos)
         if size < 8:
             return None
-        if kind == b"meta":
+        if name == kind:
             return pos + size
         pos += size
     return None
+
+
+def _avif_after(data: bytes) -> int | None:
+    # Every top-level box up to the end of the whole 'meta' box (libavif parses meta before it
+    # reports the size; the 'ispe' property inside it arrives earlier but is not enough).
+    return _box_end(data, b"meta")
 
 
 def _avif_whole_after(data: bytes) -> int | None:
     # Every top-level box up to the end of the 'mdat' box, the pixels themselves: the whole file.
-    pos = 0
-    while pos + 8 <= len(data):
-        size, kind = struct.unpack_from(">I4s", data, pos)
-        if size < 8:
-            return None
-        if kind == b"mdat":
-            return pos + size
-        pos += size
-    return None
+    return _box_end(data, b"mdat")
 
 
 def _gif_descriptor_after(data: bytes) -> int | None:
